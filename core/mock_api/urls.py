@@ -1,0 +1,3 @@
+"""Filled in by the mock HTTP API work (issue 3)."""
+
+urlpatterns = []

@@ -1,0 +1,236 @@
+"""Domain models: CVs and jobs, the batches sent to the provider and the predictions that come back.
+
+Each kind of batch work lives on the row it produces: a CV's parse and embedding, a job's embedding, a
+prediction's explanation. Each has a status (pending -> queued -> done / failed), an attempt count and
+the last error, so the batch engine can select, retry and give up on work with one indexed query.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ParseStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    QUEUED = "queued", "Queued"
+    PARSED = "parsed", "Parsed"
+    FAILED = "failed", "Failed"
+
+
+class EmbeddingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    QUEUED = "queued", "Queued"
+    EMBEDDED = "embedded", "Embedded"
+    FAILED = "failed", "Failed"
+
+
+class ExplanationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    QUEUED = "queued", "Queued"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+def _hnsw_cosine_index(name: str) -> HnswIndex:
+    return HnswIndex(name=name, fields=["embedding"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"])
+
+
+class CV(TimestampedModel):
+    source_name = models.CharField(max_length=255, help_text="File name or source the CV came from.")
+    raw_text = models.TextField()
+    content_hash = models.CharField(max_length=64, unique=True, editable=False)
+    parsed = models.JSONField(null=True, blank=True, help_text="JSON Resume document.")
+    parse_status = models.CharField(
+        max_length=16, choices=ParseStatus.choices, default=ParseStatus.PENDING, db_index=True
+    )
+    parse_attempts = models.PositiveSmallIntegerField(default=0)
+    parse_error = models.TextField(blank=True, default="")
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_status = models.CharField(
+        max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
+    )
+    embedding_attempts = models.PositiveSmallIntegerField(default=0)
+    embedding_error = models.TextField(blank=True, default="")
+    embedded_at = models.DateTimeField(null=True, blank=True)
+    last_matched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "CV"
+        verbose_name_plural = "CVs"
+        ordering = ["-created_at"]
+        indexes = [_hnsw_cosine_index("cv_embedding_hnsw")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def save(self, *args, **kwargs):
+        if not self.content_hash:
+            self.content_hash = content_hash(self.raw_text)
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        basics = (self.parsed or {}).get("basics") or {}
+        return basics.get("name") or self.source_name
+
+
+class Job(TimestampedModel):
+    external_id = models.CharField(max_length=128, unique=True)
+    title = models.CharField(max_length=255)
+    company = models.CharField(max_length=255, blank=True, default="")
+    location = models.CharField(max_length=255, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    skills = models.JSONField(default=list, blank=True)
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_status = models.CharField(
+        max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
+    )
+    embedding_attempts = models.PositiveSmallIntegerField(default=0)
+    embedding_error = models.TextField(blank=True, default="")
+    embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    is_active = models.BooleanField(default=True, db_index=True)
+
+    class Meta:
+        ordering = ["title", "external_id"]
+        indexes = [_hnsw_cosine_index("job_embedding_hnsw")]
+
+    def __str__(self) -> str:
+        return f"{self.title} at {self.company}" if self.company else self.title
+
+
+class BatchKind(models.TextChoices):
+    CV_PARSE = "cv_parse", "CV parse"
+    CV_EMBEDDING = "cv_embedding", "CV embedding"
+    JOB_EMBEDDING = "job_embedding", "Job embedding"
+    EXPLANATION = "explanation", "Explanation"
+
+
+class Backend(models.TextChoices):
+    MOCK = "mock", "Mock"
+    OPENAI = "openai", "OpenAI"
+
+
+class BatchStatus(models.TextChoices):
+    """Exactly the statuses of OpenAI's Batch object."""
+
+    VALIDATING = "validating", "Validating"
+    FAILED = "failed", "Failed"
+    IN_PROGRESS = "in_progress", "In progress"
+    FINALIZING = "finalizing", "Finalizing"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+    CANCELLING = "cancelling", "Cancelling"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_BATCH_STATUSES = frozenset(
+    {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)
+
+
+class BatchJob(models.Model):
+    kind = models.CharField(max_length=32, choices=BatchKind.choices, db_index=True)
+    backend = models.CharField(max_length=16, choices=Backend.choices, db_index=True)
+    endpoint = models.CharField(max_length=64)
+    model = models.CharField(max_length=64)
+    provider_batch_id = models.CharField(max_length=128, unique=True)
+    input_file_id = models.CharField(max_length=128)
+    output_file_id = models.CharField(max_length=128, blank=True, default="")
+    error_file_id = models.CharField(max_length=128, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=BatchStatus.choices, default=BatchStatus.VALIDATING, db_index=True
+    )
+    total = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The provider's errors.data entries.")
+    metadata = models.JSONField(default=dict, blank=True)
+    input_bytes = models.PositiveBigIntegerField(default=0)
+    estimated_input_tokens = models.PositiveBigIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(null=True, blank=True, help_text="Reported by the provider.")
+    output_tokens = models.PositiveBigIntegerField(null=True, blank=True, help_text="Reported by the provider.")
+    estimated_cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="When it reached a terminal status.")
+    ingested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    provider_timestamps = models.JSONField(
+        default=dict, blank=True, help_text="The provider's *_at timestamps (Unix seconds) by name."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "ingested_at"], name="batchjob_status_ingested")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.provider_batch_id}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_BATCH_STATUSES
+
+
+class ItemStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    NOT_RUN = "not_run", "Not run"
+
+
+class BatchItem(models.Model):
+    batch = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="items")
+    custom_id = models.CharField(max_length=128)
+    cv = models.ForeignKey(CV, null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_items")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_items")
+    prediction = models.ForeignKey(
+        "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_items"
+    )
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.QUEUED)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "custom_id"], name="batchitem_unique_custom_id")]
+        indexes = [models.Index(fields=["batch", "status"], name="batchitem_batch_status")]
+
+    def __str__(self) -> str:
+        return self.custom_id
+
+
+class Prediction(TimestampedModel):
+    cv = models.ForeignKey(CV, on_delete=models.CASCADE, related_name="predictions")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="predictions")
+    score = models.FloatField(help_text="Cosine similarity between the CV and job embeddings.")
+    rank = models.PositiveSmallIntegerField(help_text="1 is the best match for this CV.")
+    explanation = models.TextField(blank=True, default="")
+    explanation_status = models.CharField(
+        max_length=16, choices=ExplanationStatus.choices, default=ExplanationStatus.PENDING, db_index=True
+    )
+    explanation_attempts = models.PositiveSmallIntegerField(default=0)
+    explanation_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["cv_id", "rank"]
+        constraints = [models.UniqueConstraint(fields=["cv", "job"], name="prediction_unique_cv_job")]
+        indexes = [models.Index(fields=["job", "-score"], name="prediction_job_score")]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.job_id} for CV {self.cv_id} ({self.score:.3f})"

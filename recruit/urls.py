@@ -1,0 +1,10 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
+
+if settings.MOCK_OPENAI_API:
+    urlpatterns.append(path("mock-openai/v1/", include("core.mock_api.urls")))
