@@ -117,7 +117,7 @@ def _ensure_database(info: ServerInfo, database: str) -> None:
             try:
                 conn.execute(f'CREATE DATABASE "{database}"')
                 logger.info("embedded_db event=database_created database=%s", database)
-            except psycopg.errors.DuplicateDatabase:
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                 pass  # another process created it between our check and our CREATE
     _databases_seen.add((info.pid, database))
 

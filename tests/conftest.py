@@ -5,6 +5,7 @@ server lives in a temporary directory removed at the end of the session, and sub
 tests (a second Django process, a Celery worker) find it through EMBEDDED_DB_DIR.
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -12,36 +13,36 @@ from pathlib import Path
 
 import pytest
 
-_TEST_SERVER_ROOT = Path(tempfile.mkdtemp(prefix="recruit-test-pg-"))
-TEST_DB_DIR = _TEST_SERVER_ROOT / "pgdata"
-
 
 def pytest_configure(config):
     from django.conf import settings
     from django.db import connections
 
+    root = Path(tempfile.mkdtemp(prefix="recruit-test-pg-"))
+    config.recruit_test_server_root = root
+    TEST_DB_DIR = root / "pgdata"
     os.environ["EMBEDDED_DB_DIR"] = str(TEST_DB_DIR)
     os.environ.pop("DATABASE_URL", None)
     settings.DATABASE_URL = None
     settings.EMBEDDED_DB_DIR = TEST_DB_DIR
-    settings.DATABASES["default"] = {
-        **settings.DATABASES["default"],
-        "ENGINE": "recruit.db_backend",
-        "NAME": "recruit",
-        "EMBEDDED_DIR": TEST_DB_DIR,
-        "CONN_MAX_AGE": 0,
-    }
-    for key in ("HOST", "PORT", "USER", "PASSWORD", "OPTIONS"):
-        settings.DATABASES["default"].pop(key, None)
-    connections.__dict__.pop("settings", None)  # forget any settings read before this hook
+    # pytest-django may already hold a connection built from these settings: change the dict it shares
+    # in place and drop the connection so the next one is opened on the throwaway server.
+    database = settings.DATABASES["default"]
+    database.clear()
+    database.update({"ENGINE": "recruit.db_backend", "NAME": "recruit", "EMBEDDED_DIR": TEST_DB_DIR,
+                     "CONN_MAX_AGE": 0})
+    connections.__dict__.pop("settings", None)
+    with contextlib.suppress(AttributeError):
+        del connections["default"]
 
 
 def pytest_unconfigure(config):
     from recruit import embedded_db
 
-    if TEST_DB_DIR.exists():
-        embedded_db.destroy(TEST_DB_DIR)
-    shutil.rmtree(_TEST_SERVER_ROOT, ignore_errors=True)
+    root = config.recruit_test_server_root
+    if (root / "pgdata").exists():
+        embedded_db.destroy(root / "pgdata")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -53,11 +54,11 @@ def isolated_batch_dirs(settings, tmp_path):
 
 
 @pytest.fixture
-def test_database_url(db):
+def test_database_url(db, settings):
     """A DATABASE_URL for subprocesses that must see the test database."""
     from django.db import connection
 
     from recruit import embedded_db
 
-    info = embedded_db.read_running(TEST_DB_DIR)
+    info = embedded_db.read_running(settings.EMBEDDED_DB_DIR)
     return info.uri(connection.settings_dict["NAME"])
