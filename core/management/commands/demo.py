@@ -1,0 +1,72 @@
+"""The main job: bundled sample CVs and jobs through the whole pipeline on the mock Batch API."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db.models import Prefetch
+
+from core.importing.cvs import import_cv_files
+from core.importing.jobs import import_jobs_file
+from core.management.reporting import describe_event, summary_lines
+from core.models import CV, BatchJob, Prediction
+from core.pipeline.runner import run_pipeline
+from core.pipeline.selectors import summarize_batches
+from core.services.batch_service import BatchService
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the bundled sample CVs and jobs, run parse -> embed -> match -> explain on the mock Batch API, "
+        "and print each sample CV's top matches and what the batches cost."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--show", type=int, default=5, help="how many CVs to print matches for (default 5)")
+
+    def handle(self, *args, show, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        db = settings.DATABASES["default"]
+        where = "embedded PostgreSQL in " + str(db["EMBEDDED_DIR"]) if "EMBEDDED_DIR" in db else "DATABASE_URL"
+        self.stdout.write(f"database: {where} (migrated)")
+
+        cvs = import_cv_files([SAMPLE_DATA / "cvs"])
+        jobs = import_jobs_file(SAMPLE_DATA / "jobs.jsonl")
+        self.stdout.write(
+            f"sample data: {cvs.created} CVs created ({cvs.duplicates} already loaded), "
+            f"{jobs.created} jobs created ({jobs.duplicates + jobs.updated} already loaded)"
+        )
+
+        service = BatchService(use_mock=True)
+        self.stdout.write(f"batch backend: {service.backend} (files under {settings.MOCK_BATCH_DIR})\n")
+        latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+        def on_event(event):
+            line = describe_event(event)
+            if line:
+                self.stdout.write("  " + line)
+
+        run_pipeline(service, wait=True, poll_interval=1.0, on_event=on_event)
+        self._print_matches(show)
+        self.stdout.write("\nBatch summary (this run)")
+        for line in summary_lines(summarize_batches(BatchJob.objects.filter(pk__gt=latest))):
+            self.stdout.write("  " + line)
+
+    def _print_matches(self, show: int) -> None:
+        top = Prediction.objects.filter(rank__lte=3).select_related("job").order_by("rank")
+        sample_cvs = (
+            CV.objects.filter(predictions__isnull=False)
+            .distinct()
+            .order_by("source_name")
+            .prefetch_related(Prefetch("predictions", queryset=top, to_attr="top_predictions"))[:show]
+        )
+        for cv in sample_cvs:
+            label = ((cv.parsed or {}).get("basics") or {}).get("label") or ""
+            self.stdout.write(f"\n{cv.display_name}" + (f" - {label}" if label else "") + f"  [{cv.source_name}]")
+            for prediction in cv.top_predictions:
+                self.stdout.write(f"  {prediction.rank}. {prediction.job} (score {prediction.score:.3f})")
+                explanation = prediction.explanation or f"(no explanation: {prediction.explanation_status})"
+                self.stdout.write(f"     {explanation}")

@@ -1,0 +1,40 @@
+"""Run parse -> embed -> match -> explain in this process until nothing is pending."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.management.reporting import describe_event, summary_lines
+from core.models import BatchJob
+from core.pipeline.runner import run_pipeline
+from core.pipeline.selectors import open_batches, summarize_batches
+from core.services.batch_service import BatchService
+
+
+class Command(BaseCommand):
+    help = (
+        "Submit pending work, poll and ingest batches, match CVs and request explanations until nothing is "
+        "pending. Without --wait it stops when only batches still in flight remain."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--wait", action="store_true", help="wait for batches in flight instead of stopping")
+        parser.add_argument("--poll-interval", type=float, default=10.0, help="seconds between polls with --wait")
+
+    def handle(self, *args, wait, poll_interval, **options):
+        if poll_interval <= 0:
+            raise CommandError("--poll-interval must be positive")
+        service = BatchService()
+        self.stdout.write(f"batch backend: {service.backend}")
+        latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+        def on_event(event):
+            line = describe_event(event)
+            if line:
+                self.stdout.write(line)
+
+        result = run_pipeline(service, wait=wait, poll_interval=poll_interval, on_event=on_event)
+        for line in summary_lines(summarize_batches(BatchJob.objects.filter(pk__gt=latest))):
+            self.stdout.write(line)
+        if not result.finished:
+            self.stdout.write(
+                f"stopped with {open_batches().count()} batch(es) in flight; run again later or use --wait"
+            )

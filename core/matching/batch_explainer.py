@@ -1,0 +1,124 @@
+"""Batch kind ``explanation``: a short written reason for each of a CV's top matches."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Case, Value, When
+from django.db.models.functions import Now
+
+from core.matching.profile_text import resume_text
+from core.models import BatchKind, ExplanationStatus, Prediction
+from core.pipeline.kinds import BatchKindSpec, Result, WorkState
+
+SYSTEM_PROMPT = (
+    "You help recruiters triage candidates. Given a candidate profile, a job posting and their match "
+    "score (cosine similarity, 0 to 1), explain in two or three sentences why the candidate fits the job: "
+    "name the skills and experience they share, then what the job asks for that the profile lacks. Be "
+    "factual and specific; do not invent experience."
+)
+MAX_PROFILE_CHARS = 4000
+
+
+def explanation_prompt(prediction: Prediction) -> str:
+    cv, job = prediction.cv, prediction.job
+    profile = resume_text(cv.parsed) if cv.parsed else cv.raw_text
+    return "\n".join(
+        [
+            "Candidate profile:",
+            profile[:MAX_PROFILE_CHARS],
+            "",
+            "Job posting:",
+            f"Title: {job.title}",
+            f"Company: {job.company}",
+            f"Location: {job.location}",
+            f"Skills: {', '.join(job.skills)}",
+            f"Description: {job.description}",
+            "",
+            f"Match score: {prediction.score:.2f}",
+        ]
+    )
+
+
+def read_explanation(body: dict) -> tuple[str | None, str | None]:
+    choices = body.get("choices") or []
+    if not choices:
+        return None, "response has no choices"
+    message = choices[0].get("message") or {}
+    if message.get("refusal"):
+        return None, f"model refused: {message['refusal']}"
+    content = (message.get("content") or "").strip()
+    if not content:
+        return None, "answer is empty"
+    return content, None
+
+
+class ExplanationKind(BatchKindSpec):
+    kind = BatchKind.EXPLANATION
+    endpoint = "/v1/chat/completions"
+    item_field = "prediction"
+    model = Prediction
+    state = WorkState(
+        status="explanation_status",
+        attempts="explanation_attempts",
+        error="explanation_error",
+        pending=ExplanationStatus.PENDING,
+        queued=ExplanationStatus.QUEUED,
+        done=ExplanationStatus.DONE,
+        failed=ExplanationStatus.FAILED,
+    )
+
+    def model_name(self) -> str:
+        return settings.CHAT_MODEL
+
+    def pending(self):
+        return (
+            Prediction.objects.filter(explanation_status=ExplanationStatus.PENDING, rank__lte=settings.EXPLAIN_TOP_N)
+            .select_related("cv", "job")
+            .only(
+                "pk",
+                "score",
+                "explanation_attempts",
+                "cv",
+                "job",
+                "cv__parsed",
+                "cv__raw_text",
+                "job__title",
+                "job__company",
+                "job__location",
+                "job__skills",
+                "job__description",
+            )
+            .order_by("pk")
+        )
+
+    def custom_id(self, row) -> str:
+        return f"explain-{row.cv_id}-{row.job_id}"
+
+    def build_body(self, row) -> dict:
+        return {
+            "model": settings.CHAT_MODEL,
+            "temperature": 0.2,
+            "max_tokens": 300,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": explanation_prompt(row)},
+            ],
+        }
+
+    def apply(self, results: list[Result]) -> dict[int, str]:
+        rejected: dict[int, str] = {}
+        texts: dict[int, str] = {}
+        for result in results:
+            text, reason = read_explanation(result.body)
+            if reason is None:
+                texts[result.row_id] = text
+            else:
+                rejected[result.row_id] = reason
+        if texts:
+            Prediction.objects.filter(pk__in=texts, explanation_status=ExplanationStatus.QUEUED).update(
+                explanation=Case(*[When(pk=pk, then=Value(text)) for pk, text in texts.items()]),
+                explanation_status=ExplanationStatus.DONE,
+                explanation_error="",
+                updated_at=Now(),
+            )
+        return rejected

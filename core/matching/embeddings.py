@@ -1,0 +1,148 @@
+"""Batch kinds ``cv_embedding`` and ``job_embedding``: texts become vectors through /v1/embeddings.
+
+Vectors come back base64-encoded (a quarter of the JSON size) and are written with one binary COPY
+into a temporary table and one UPDATE per chunk, never a save per row.
+"""
+
+from __future__ import annotations
+
+import base64
+from abc import abstractmethod
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from pgvector.psycopg import register_vector
+
+from core.matching.profile_text import cv_text, job_text
+from core.models import CV, BatchKind, EmbeddingStatus, Job, ParseStatus
+from core.pipeline.kinds import BatchKindSpec, Result, WorkState
+
+EMBEDDING_STATE = WorkState(
+    status="embedding_status",
+    attempts="embedding_attempts",
+    error="embedding_error",
+    pending=EmbeddingStatus.PENDING,
+    queued=EmbeddingStatus.QUEUED,
+    done=EmbeddingStatus.EMBEDDED,
+    failed=EmbeddingStatus.FAILED,
+)
+
+
+def decode_embedding(body: dict, dimensions: int) -> tuple[np.ndarray | None, str | None]:
+    """The single vector of an embeddings response, or why it cannot be stored."""
+    data = body.get("data") or []
+    if len(data) != 1:
+        return None, f"expected 1 embedding, got {len(data)}"
+    raw = data[0].get("embedding")
+    if isinstance(raw, str):
+        try:
+            vector = np.frombuffer(base64.b64decode(raw, validate=True), dtype="<f4")
+        except ValueError as exc:
+            return None, f"embedding is not valid base64 float32: {exc}"
+    elif isinstance(raw, list):
+        vector = np.asarray(raw, dtype=np.float32)
+    else:
+        return None, "response has no embedding"
+    if vector.shape != (dimensions,):
+        return None, f"embedding has {vector.size} dimensions, expected {dimensions}"
+    if not np.isfinite(vector).all():
+        return None, "embedding contains NaN or infinite values"
+    return vector, None
+
+
+def write_embeddings(table: str, vectors: dict[int, np.ndarray]) -> None:
+    """Store vectors and mark their rows embedded: a binary COPY and one UPDATE."""
+    raw = connection.connection  # the psycopg connection under Django's wrapper
+    register_vector(raw)
+    dims = settings.EMBEDDING_DIMENSIONS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS incoming_embedding (id bigint PRIMARY KEY, embedding vector({dims}))"
+            " ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE incoming_embedding")
+        with cursor.cursor.copy("COPY incoming_embedding (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "vector"])
+            for row_id, vector in vectors.items():
+                copy.write_row((row_id, vector))
+        cursor.execute(
+            f"UPDATE {table} AS t SET embedding = i.embedding, embedding_status = %s, embedding_error = '',"
+            " embedded_at = now(), updated_at = now() FROM incoming_embedding AS i"
+            " WHERE t.id = i.id AND t.embedding_status = %s",
+            [EmbeddingStatus.EMBEDDED, EmbeddingStatus.QUEUED],
+        )
+
+
+class _EmbeddingKind(BatchKindSpec):
+    endpoint = "/v1/embeddings"
+    state = EMBEDDING_STATE
+
+    def model_name(self) -> str:
+        return settings.EMBEDDING_MODEL
+
+    @abstractmethod
+    def text(self, row) -> str:
+        """What the row is embedded from."""
+
+    def build_body(self, row) -> dict:
+        return {
+            "model": settings.EMBEDDING_MODEL,
+            "input": self.text(row),
+            "dimensions": settings.EMBEDDING_DIMENSIONS,
+            "encoding_format": "base64",
+        }
+
+    def apply(self, results: list[Result]) -> dict[int, str]:
+        rejected: dict[int, str] = {}
+        vectors: dict[int, np.ndarray] = {}
+        for result in results:
+            vector, reason = decode_embedding(result.body, settings.EMBEDDING_DIMENSIONS)
+            if reason is None:
+                vectors[result.row_id] = vector
+            else:
+                rejected[result.row_id] = reason
+        if vectors:
+            write_embeddings(self.model._meta.db_table, vectors)
+        return rejected
+
+
+class CvEmbeddingKind(_EmbeddingKind):
+    kind = BatchKind.CV_EMBEDDING
+    item_field = "cv"
+    model = CV
+
+    def pending(self):
+        # Embedding waits for parsing to finish; a CV whose parse gave up is embedded from its raw text.
+        return (
+            CV.objects.filter(embedding_status=EmbeddingStatus.PENDING)
+            .filter(Q(parse_status=ParseStatus.PARSED) | Q(parse_status=ParseStatus.FAILED))
+            .only("pk", "parsed", "raw_text", "embedding_attempts")
+            .order_by("pk")
+        )
+
+    def custom_id(self, row) -> str:
+        return f"cv-{row.pk}"
+
+    def text(self, row) -> str:
+        return cv_text(row)
+
+
+class JobEmbeddingKind(_EmbeddingKind):
+    kind = BatchKind.JOB_EMBEDDING
+    item_field = "job"
+    model = Job
+
+    def pending(self):
+        return (
+            Job.objects.filter(embedding_status=EmbeddingStatus.PENDING, is_active=True)
+            .only("pk", "title", "company", "location", "skills", "description", "embedding_attempts")
+            .order_by("pk")
+        )
+
+    def custom_id(self, row) -> str:
+        return f"job-{row.pk}"
+
+    def text(self, row) -> str:
+        return job_text(row)

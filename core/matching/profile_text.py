@@ -1,0 +1,67 @@
+"""The text a CV or a job is embedded from.
+
+Both sides are written in the same shape (headline, skills, experience, description) so that their
+vectors are comparable; the order puts the most discriminating words first because embedding inputs
+may be cut at the model's token limit.
+"""
+
+from __future__ import annotations
+
+from core.services.openai_limits import CHARS_PER_TOKEN, EMBEDDING_MAX_INPUT_TOKENS
+
+MAX_CHARS = (EMBEDDING_MAX_INPUT_TOKENS - 192) * CHARS_PER_TOKEN
+
+
+def _join(parts) -> str:
+    return "\n".join(part.strip() for part in parts if part and str(part).strip())
+
+
+def resume_text(resume: dict) -> str:
+    basics = resume.get("basics") or {}
+    skills = [
+        keyword
+        for group in resume.get("skills") or []
+        for keyword in [group.get("name") or "", *(group.get("keywords") or [])]
+        if keyword
+    ]
+    work = [
+        _join(
+            [
+                " at ".join(filter(None, [entry.get("position"), entry.get("name")])),
+                entry.get("summary") or "",
+                *(entry.get("highlights") or []),
+            ]
+        )
+        for entry in resume.get("work") or []
+    ]
+    education = [
+        " ".join(filter(None, [entry.get("studyType"), entry.get("area"), entry.get("institution")]))
+        for entry in resume.get("education") or []
+    ]
+    return _join(
+        [
+            basics.get("label") or "",
+            "Skills: " + ", ".join(skills) if skills else "",
+            basics.get("summary") or "",
+            *work,
+            *education,
+        ]
+    )[:MAX_CHARS]
+
+
+def cv_text(cv) -> str:
+    """From the parsed profile when there is one; a CV whose parse failed is still matched on its text."""
+    text = resume_text(cv.parsed) if cv.parsed else ""
+    return (text or cv.raw_text)[:MAX_CHARS]
+
+
+def job_text(job) -> str:
+    return _join(
+        [
+            job.title,
+            f"Company: {job.company}" if job.company else "",
+            f"Location: {job.location}" if job.location else "",
+            "Skills: " + ", ".join(job.skills) if job.skills else "",
+            job.description,
+        ]
+    )[:MAX_CHARS]

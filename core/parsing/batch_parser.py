@@ -1,0 +1,118 @@
+"""Batch kind ``cv_parse``: a CV's text becomes a JSON Resume document through chat completions."""
+
+from __future__ import annotations
+
+import orjson
+from django.conf import settings
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Now
+
+from core.models import CV, BatchKind, EmbeddingStatus, ParseStatus
+from core.parsing.resume_schema import RESPONSE_FORMAT, schema_violation
+from core.pipeline.kinds import BatchKindSpec, Result, WorkState
+from core.services.openai_limits import CHARS_PER_TOKEN
+
+SYSTEM_PROMPT = (
+    "You extract structured data from CVs. Read the CV the user sends and return a JSON Resume document "
+    "with the candidate's basics (name, label, email, phone, summary, location), work history, education "
+    "and skills. Use only what the CV says; use null for anything it does not state. Dates as YYYY-MM or "
+    "YYYY where the CV gives them; endDate null for a current position. Group skills under short names "
+    "with their keywords."
+)
+
+
+def cut_to_budget(text: str, max_tokens: int) -> str:
+    """CVs pasted with whole publication lists must not blow the token budget; the start matters most."""
+    limit = max_tokens * CHARS_PER_TOKEN
+    return text if len(text) <= limit else text[:limit]
+
+
+def read_parse_answer(body: dict) -> tuple[dict | None, str | None]:
+    """The resume in a chat completion body, or the reason it cannot be used."""
+    choices = body.get("choices") or []
+    if not choices:
+        return None, "response has no choices"
+    choice = choices[0]
+    message = choice.get("message") or {}
+    if message.get("refusal"):
+        return None, f"model refused: {message['refusal']}"
+    if choice.get("finish_reason") == "length":
+        return None, "answer truncated (finish_reason=length)"
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return None, "answer is empty"
+    try:
+        document = orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        return None, f"answer is not valid JSON: {exc}"
+    violation = schema_violation(document)
+    if violation is not None:
+        return None, f"answer does not match the JSON Resume schema: {violation}"
+    return document, None
+
+
+class CvParseKind(BatchKindSpec):
+    kind = BatchKind.CV_PARSE
+    endpoint = "/v1/chat/completions"
+    item_field = "cv"
+    model = CV
+    state = WorkState(
+        status="parse_status",
+        attempts="parse_attempts",
+        error="parse_error",
+        pending=ParseStatus.PENDING,
+        queued=ParseStatus.QUEUED,
+        done=ParseStatus.PARSED,
+        failed=ParseStatus.FAILED,
+    )
+
+    def model_name(self) -> str:
+        return settings.CHAT_MODEL
+
+    def pending(self):
+        return (
+            CV.objects.filter(parse_status=ParseStatus.PENDING).only("pk", "raw_text", "parse_attempts").order_by("pk")
+        )
+
+    def custom_id(self, row) -> str:
+        return f"cv-parse-{row.pk}"
+
+    def build_body(self, row) -> dict:
+        return {
+            "model": settings.CHAT_MODEL,
+            "temperature": 0,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": cut_to_budget(row.raw_text, settings.PARSE_MAX_INPUT_TOKENS)},
+            ],
+            "response_format": RESPONSE_FORMAT,
+        }
+
+    def apply(self, results: list[Result]) -> dict[int, str]:
+        rejected: dict[int, str] = {}
+        parsed: dict[int, dict] = {}
+        for result in results:
+            document, reason = read_parse_answer(result.body)
+            if reason is None:
+                parsed[result.row_id] = document
+            else:
+                rejected[result.row_id] = reason
+        if parsed:
+            # A new profile makes the old embedding stale: the CV is embedded again from the profile.
+            CV.objects.filter(pk__in=parsed, parse_status=ParseStatus.QUEUED).update(
+                parsed=Case(
+                    *[
+                        When(pk=pk, then=Value(doc, output_field=CV._meta.get_field("parsed")))
+                        for pk, doc in parsed.items()
+                    ]
+                ),
+                parse_status=ParseStatus.PARSED,
+                parse_error="",
+                embedding_status=Case(
+                    When(embedding_status=EmbeddingStatus.QUEUED, then=F("embedding_status")),
+                    default=Value(EmbeddingStatus.PENDING),
+                ),
+                embedding_attempts=0,
+                updated_at=Now(),
+            )
+        return rejected

@@ -1,0 +1,69 @@
+"""What distinguishes one batch kind from another, and nothing more.
+
+The engine (submit, poll, ingest, retry) is shared; a kind says which rows are waiting, how one row
+becomes a request body, and how successful response bodies are written back. Everything about
+statuses, attempts and errors is described by ``WorkState`` so the engine can move rows between
+pending, queued, done and failed without knowing what the row is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from django.db import models
+
+
+@dataclass(frozen=True)
+class WorkState:
+    """The columns of a work row that hold one kind's progress, and the values they take."""
+
+    status: str
+    attempts: str
+    error: str
+    pending: str
+    queued: str
+    done: str
+    failed: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """A successful response for one queued row."""
+
+    row_id: int
+    custom_id: str
+    body: dict
+
+
+class BatchKindSpec(ABC):
+    kind: str  # a core.models.BatchKind value
+    endpoint: str  # the Batch API endpoint every request of this kind goes to
+    item_field: str  # the BatchItem foreign key naming the row: "cv", "job" or "prediction"
+    model: type[models.Model]
+    state: WorkState
+
+    @abstractmethod
+    def model_name(self) -> str:
+        """The model every request of the batch uses (one model per batch file)."""
+
+    @abstractmethod
+    def pending(self) -> models.QuerySet:
+        """Rows ready to be submitted, in submission order."""
+
+    @abstractmethod
+    def custom_id(self, row) -> str: ...
+
+    @abstractmethod
+    def build_body(self, row) -> dict: ...
+
+    @abstractmethod
+    def apply(self, results: list[Result]) -> dict[int, str]:
+        """Write successful results, marking their rows done in the same statements.
+
+        Returns the rows whose response could not be used (invalid JSON, a refusal, a vector of the
+        wrong size, ...) mapped to the reason; the engine fails or retries those.
+        """
+
+    def queryset_for(self, row_ids) -> models.QuerySet:
+        return self.model.objects.filter(pk__in=row_ids)

@@ -1,0 +1,74 @@
+"""Read-only questions about the pipeline's state, shared by the runner, commands and the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from core.models import BatchItem, BatchJob, ItemStatus
+from core.pipeline.costs import synchronous_cost
+from core.pipeline.registry import all_kinds
+
+
+def pending_counts() -> dict[str, int]:
+    """Rows each kind would submit now."""
+    return {name: spec.pending().count() for name, spec in all_kinds().items()}
+
+
+def open_batches():
+    return BatchJob.objects.filter(ingested_at__isnull=True)
+
+
+@dataclass
+class BatchSummary:
+    batches: int
+    by_kind: dict[str, int]
+    requests: int
+    succeeded: int
+    failed: int
+    not_run: int
+    retries: int
+    input_tokens: int
+    output_tokens: int
+    batch_cost: Decimal
+    synchronous_cost: Decimal
+
+
+def summarize_batches(batches) -> BatchSummary:
+    """Counts and costs over a BatchJob queryset: what was sent, what failed, what it cost."""
+    batch_ids = batches.values("pk")
+    items = BatchItem.objects.filter(batch__in=batch_ids).aggregate(
+        requests=Count("pk"),
+        succeeded=Count("pk", filter=Q(status=ItemStatus.SUCCEEDED)),
+        failed=Count("pk", filter=Q(status=ItemStatus.FAILED)),
+        not_run=Count("pk", filter=Q(status=ItemStatus.NOT_RUN)),
+        retries=Count("pk", filter=Q(attempt__gt=1)),
+    )
+    by_kind = dict(batches.values_list("kind").annotate(n=Count("pk")).order_by("kind"))
+    cost = Decimal(0)
+    sync = Decimal(0)
+    input_tokens = output_tokens = 0
+    per_model = batches.values("model").annotate(
+        spent=Sum("estimated_cost"),
+        tin=Sum("input_tokens"),
+        test=Sum("estimated_input_tokens"),
+        tout=Sum("output_tokens"),
+    )
+    for row in per_model:
+        tokens_in = row["tin"] or row["test"] or 0
+        tokens_out = row["tout"] or 0
+        input_tokens += tokens_in
+        output_tokens += tokens_out
+        cost += row["spent"] or Decimal(0)
+        sync += synchronous_cost(row["model"], tokens_in, tokens_out)
+    return BatchSummary(
+        batches=sum(by_kind.values()),
+        by_kind=by_kind,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        batch_cost=cost,
+        synchronous_cost=sync.quantize(Decimal("0.000001")),
+        **items,
+    )
