@@ -62,3 +62,46 @@ def test_database_url(db, settings):
 
     info = embedded_db.read_running(settings.EMBEDDED_DB_DIR)
     return info.uri(connection.settings_dict["NAME"])
+
+
+# --- The mock Batch API (issue 3) ------------------------------------------------------------------
+@pytest.fixture
+def mock_client_factory(isolated_batch_dirs):
+    """MockOpenAIClient instances on this test's own mock root, removed when the test ends."""
+    from core.services.mock_batch_service import MockOpenAIClient
+
+    def make(**options):
+        options.setdefault("root", isolated_batch_dirs)
+        return MockOpenAIClient(**options)
+
+    yield make
+    shutil.rmtree(isolated_batch_dirs, ignore_errors=True)
+
+
+@pytest.fixture
+def mock_client(mock_client_factory):
+    """A mock client that injects no failures and completes on the first retrieve."""
+    return mock_client_factory(failure_rate=0.0, latency=0.0)
+
+
+@pytest.fixture
+def http_mock_openai(live_server, settings):
+    """The official `openai` SDK pointed at the mock API served by the live server."""
+    import openai
+
+    settings.ROOT_URLCONF = "tests.mock_api_urls"  # served even when MOCK_OPENAI_API is off for this run
+    return openai.OpenAI(base_url=f"{live_server.url}/mock-openai/v1", api_key="test-key", max_retries=0)
+
+
+@pytest.fixture(params=["http-mock", "openai"])
+def batch_api(request):
+    """For `real_api` tests: the SDK on the HTTP mock, and on OpenAI itself when asked for explicitly."""
+    if request.param == "openai":
+        if os.environ.get("USE_MOCK_BATCH", "").lower() not in ("false", "0", "no") or not os.environ.get(
+            "OPENAI_API_KEY"
+        ):
+            pytest.skip("runs against OpenAI only with USE_MOCK_BATCH=false and OPENAI_API_KEY set")
+        import openai
+
+        return openai.OpenAI()
+    return request.getfixturevalue("http_mock_openai")

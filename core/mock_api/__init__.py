@@ -1,0 +1,1 @@
+"""The mock OpenAI Files + Batch API served over HTTP by Django (see views)."""

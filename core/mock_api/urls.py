@@ -1,3 +1,15 @@
-"""Filled in by the mock HTTP API work (issue 3)."""
+"""Routes of the mock OpenAI API, mounted at /mock-openai/v1/ when settings.MOCK_OPENAI_API is true."""
 
-urlpatterns = []
+from django.urls import path, re_path
+
+from . import views
+
+urlpatterns = [
+    path("files", views.files),
+    path("files/<str:file_id>", views.file_detail),
+    path("files/<str:file_id>/content", views.file_content),
+    path("batches", views.batches),
+    path("batches/<str:batch_id>", views.batch_detail),
+    path("batches/<str:batch_id>/cancel", views.batch_cancel),
+    re_path(r"^(?P<unmatched>.*)$", views.not_found),
+]

@@ -195,21 +195,19 @@ class MockBatchEngine:
             return record["batch"]
 
     def cancel_batch(self, batch_id: str) -> dict:
+        """Start cancelling; the requests that had run by now (by the clock) are kept when it is cancelled."""
         with self.storage.batch_lock(batch_id):
             record = self.storage.batch_record(batch_id)
-            self._advance(record)
             batch, run = record["batch"], record["run"]
             if batch["status"] in CANCELLABLE:
                 now = self.clock()
                 run["cancel_requested"] = now
-                run["cancel_progress"] = {"validating": 0.0, "in_progress": self._progress(run, now)}.get(
-                    batch["status"], 1.0
-                )
+                run["cancel_progress"] = 1.0 if batch["finalizing_at"] else self._progress(run, now)
                 batch["status"], batch["cancelling_at"] = "cancelling", int(now)
                 self._advance(record)
+                self.storage.save_batch(record)
             elif batch["status"] != "cancelling":
                 raise MockAPIError(409, f"Cannot cancel a batch with status '{batch['status']}'.")
-            self.storage.save_batch(record)
             return batch
 
     def list_batches(self, *, after: str | None = None, limit: int = 20) -> dict:
@@ -250,9 +248,18 @@ class MockBatchEngine:
         if batch["status"] == "finalizing" and now >= self._at(run, 1.0):
             batch["status"], batch["completed_at"] = "completed", max(int(self._at(run, 1.0)), int(self.clock()))
         if batch["status"] == "cancelling" and now >= run["cancel_requested"] + run["latency"] * CANCELLING_SHARE:
-            if run["scan"] is not None and batch["finalizing_at"] is None:
-                self._run(record, math.floor(run["scan"]["requests"] * run["cancel_progress"]), expire_rest=False)
-            batch["status"], batch["cancelled_at"] = "cancelled", int(self.clock())
+            self._finish_cancel(record)
+
+    def _finish_cancel(self, record: dict) -> None:
+        """`cancelling` → `cancelled`, running the share of requests that had run when the cancel came."""
+        batch, run = record["batch"], record["run"]
+        if batch["finalizing_at"] is None and run["cancel_progress"] > 0:
+            if run["scan"] is None:
+                self._validate(record)
+                if batch["status"] == "failed":
+                    return
+            self._run(record, math.floor(run["scan"]["requests"] * run["cancel_progress"]), expire_rest=False)
+        batch["status"], batch["cancelled_at"] = "cancelled", int(self.clock())
 
     def _fail(self, batch: dict, errors: list[dict]) -> None:
         batch["status"], batch["failed_at"] = "failed", int(self.clock())

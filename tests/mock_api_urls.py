@@ -1,0 +1,5 @@
+"""URLconf for tests that serve the mock OpenAI API whatever MOCK_OPENAI_API says."""
+
+from django.urls import include, path
+
+urlpatterns = [path("mock-openai/v1/", include("core.mock_api.urls"))]

@@ -1,0 +1,85 @@
+"""Helpers for the mock Batch API tests: request builders, a batch runner, and OpenAPI validation."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from pathlib import Path
+
+import orjson
+from jsonschema import Draft202012Validator
+
+REPO = Path(__file__).resolve().parent.parent
+OPENAPI_SUBSET = REPO.parent / "shared" / "openai-batch-api" / "openapi-subset.json"
+SAMPLE_CVS = REPO / "core" / "sample_data" / "cvs"
+TERMINAL = ("completed", "failed", "expired", "cancelled")
+
+
+@cache
+def _openapi() -> dict:
+    """OpenAI's published schemas; absent means a broken checkout, so fail loudly (never skip)."""
+    assert OPENAPI_SUBSET.exists(), f"{OPENAPI_SUBSET} is missing: clone shared/ beside the repository"
+    return orjson.loads(OPENAPI_SUBSET.read_bytes())
+
+
+def assert_matches_schema(value: dict, component: str) -> None:
+    """Validate against `#/components/schemas/<component>`, unset optional ids and times (null) dropped."""
+    document = _openapi()
+    schema = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+    required = set(document["components"]["schemas"][component].get("required", []))
+    cleaned = {key: item for key, item in value.items() if item is not None or key in required}
+    errors = sorted(Draft202012Validator(schema).iter_errors(cleaned), key=str)
+    assert not errors, f"{component}: " + "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+
+
+def path_operation(path: str, method: str) -> dict:
+    return _openapi()["paths"][path][method]
+
+
+def embedding_request(custom_id: str, text, **body) -> dict:
+    body = {"model": "text-embedding-3-small", "input": text, **body}
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/embeddings", "body": body}
+
+
+def chat_request(custom_id: str, user: str, system: str = "You are a recruiting assistant.", **body) -> dict:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    body = {"model": "gpt-4o-mini", "messages": messages, **body}
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
+
+
+def write_jsonl(path: Path, lines) -> Path:
+    with path.open("wb") as handle:
+        for line in lines:
+            handle.write(line if isinstance(line, bytes) else orjson.dumps(line) + b"\n")
+    return path
+
+
+def upload(client, path: Path):
+    with path.open("rb") as handle:
+        return client.files.create(file=handle, purpose="batch")
+
+
+def run_batch(client, path: Path, endpoint: str = "/v1/embeddings", *, timeout: float = 60, **create):
+    """Upload, create and poll until the batch ends; returns the final Batch."""
+    uploaded = upload(client, path)
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h", **create)
+    deadline = time.monotonic() + timeout
+    while batch.status not in TERMINAL:
+        assert time.monotonic() < deadline, f"batch still {batch.status} after {timeout}s"
+        time.sleep(0.05 if time.monotonic() + 1 < deadline else 1)
+        batch = client.batches.retrieve(batch.id)
+    return batch
+
+
+def read_lines(client, file_id: str | None) -> list[dict]:
+    if file_id is None:
+        return []
+    return [orjson.loads(line) for line in client.files.content(file_id).text.splitlines() if line]
+
+
+def by_custom_id(lines: list[dict]) -> dict[str, dict]:
+    return {line["custom_id"]: line for line in lines}
+
+
+def sample_cv(name_prefix: str) -> str:
+    return next(SAMPLE_CVS.glob(f"{name_prefix}*")).read_text()
