@@ -22,18 +22,34 @@ def _openapi() -> dict:
     return orjson.loads(OPENAPI_SUBSET.read_bytes())
 
 
+def _resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = _openapi()["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _without_unset(value, schema: dict):
+    """Drop null optional keys (the API's "not set yet"), following the schema into objects and arrays."""
+    schema = _resolve(schema)
+    if isinstance(value, dict) and "properties" in schema:
+        required = set(schema.get("required", []))
+        return {
+            key: _without_unset(item, schema["properties"].get(key, {}))
+            for key, item in value.items()
+            if item is not None or key in required
+        }
+    if isinstance(value, list) and "items" in schema:
+        return [_without_unset(item, schema["items"]) for item in value]
+    return value
+
+
 def assert_matches_schema(value: dict, component: str) -> None:
     """Validate against `#/components/schemas/<component>`, unset optional ids and times (null) dropped."""
     document = _openapi()
     schema = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
-    required = set(document["components"]["schemas"][component].get("required", []))
-    cleaned = {key: item for key, item in value.items() if item is not None or key in required}
+    cleaned = _without_unset(value, {"$ref": f"#/components/schemas/{component}"})
     errors = sorted(Draft202012Validator(schema).iter_errors(cleaned), key=str)
     assert not errors, f"{component}: " + "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
-
-
-def path_operation(path: str, method: str) -> dict:
-    return _openapi()["paths"][path][method]
 
 
 def embedding_request(custom_id: str, text, **body) -> dict:
@@ -59,16 +75,22 @@ def upload(client, path: Path):
         return client.files.create(file=handle, purpose="batch")
 
 
+def wait_until_done(client, batch, timeout: float = 60):
+    """Poll (quickly at first, then every 10 s at most) until the batch is in a terminal state."""
+    deadline, interval = time.monotonic() + timeout, 0.02
+    while batch.status not in TERMINAL:
+        assert time.monotonic() < deadline, f"batch still {batch.status} after {timeout}s"
+        time.sleep(interval)
+        interval = min(interval * 2, 10)
+        batch = client.batches.retrieve(batch.id)
+    return batch
+
+
 def run_batch(client, path: Path, endpoint: str = "/v1/embeddings", *, timeout: float = 60, **create):
     """Upload, create and poll until the batch ends; returns the final Batch."""
     uploaded = upload(client, path)
     batch = client.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h", **create)
-    deadline = time.monotonic() + timeout
-    while batch.status not in TERMINAL:
-        assert time.monotonic() < deadline, f"batch still {batch.status} after {timeout}s"
-        time.sleep(0.05 if time.monotonic() + 1 < deadline else 1)
-        batch = client.batches.retrieve(batch.id)
-    return batch
+    return wait_until_done(client, batch, timeout)
 
 
 def read_lines(client, file_id: str | None) -> list[dict]:
