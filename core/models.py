@@ -216,8 +216,10 @@ class BatchItem(models.Model):
 
 
 class Prediction(TimestampedModel):
-    cv = models.ForeignKey(CV, on_delete=models.CASCADE, related_name="predictions")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="predictions")
+    # No single-column FK indexes: the unique (cv, job) and the (job, -score) indexes lead with these
+    # columns, and every index less makes the matcher's upserts cheaper.
+    cv = models.ForeignKey(CV, on_delete=models.CASCADE, related_name="predictions", db_index=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="predictions", db_index=False)
     score = models.FloatField(help_text="Cosine similarity between the CV and job embeddings.")
     rank = models.PositiveSmallIntegerField(help_text="1 is the best match for this CV.")
     explanation = models.TextField(blank=True, default="")

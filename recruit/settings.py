@@ -139,6 +139,8 @@ MOCK_BATCH_ENQUEUED_TOKEN_LIMIT = env_int("MOCK_BATCH_ENQUEUED_TOKEN_LIMIT", Non
 BATCH_WORK_DIR = Path(env_str("BATCH_WORK_DIR", str(DATA_DIR / "batch_files"))).expanduser()
 MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", 3, minimum=1)
 MATCH_TOP_K = env_int("MATCH_TOP_K", 10, minimum=1)
+# Candidates the HNSW search keeps per CV (pgvector's hnsw.ef_search): higher is better recall, slower.
+MATCH_EF_SEARCH = env_int("MATCH_EF_SEARCH", 40, minimum=1)
 EXPLAIN_TOP_N = env_int("EXPLAIN_TOP_N", 3, minimum=0)
 # Largest batch per kind: OpenAI's own cap is 50,000 requests; smaller batches finish sooner.
 BATCH_MAX_REQUESTS = {

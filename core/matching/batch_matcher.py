@@ -9,6 +9,7 @@ redone; one that kept its score keeps its explanation.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,9 +21,6 @@ from core.models import CV, EmbeddingStatus, ExplanationStatus, Job
 logger = logging.getLogger(__name__)
 
 MATCH_CHUNK = 500
-# Candidates the HNSW search keeps per query; 100 gives a recall@10 above 0.99 on 768-dimension data
-# (docs/BENCHMARKS.md) at a small cost over pgvector's default of 40.
-HNSW_EF_SEARCH = 100
 SCORE_EPSILON = 1e-6
 
 MATCH_SQL = """
@@ -90,13 +88,23 @@ def cvs_needing_match():
 def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
     """Match the given CVs now; returns (predictions written, predictions removed)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(HNSW_EF_SEARCH, top_k or settings.MATCH_TOP_K)])
+        top_k = top_k or settings.MATCH_TOP_K
+        # ef_search bounds recall and cost (docs/BENCHMARKS.md); it must be at least top_k. Predictions are
+        # recomputable, so a crash may lose the last commits (synchronous_commit off) but never corrupts:
+        # the CV's last_matched_at is lost with them and it is matched again.
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.MATCH_EF_SEARCH, top_k)])
         cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        # The planner's cost model for HNSW scans is rough: at some ef_search values it prefers reading
+        # every job (sequentially or through a btree) and sorting, 80x slower. Discouraging scans and sorts
+        # leaves the HNSW index scan, which yields rows already in distance order, as the cheapest plan.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
             MATCH_SQL,
             {
                 "cv_ids": cv_ids,
-                "top_k": top_k or settings.MATCH_TOP_K,
+                "top_k": top_k,
                 "pending": ExplanationStatus.PENDING,
                 "queued": ExplanationStatus.QUEUED,
                 "epsilon": SCORE_EPSILON,
@@ -106,25 +114,58 @@ def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
-def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None) -> MatchReport:
-    """Match every CV that needs it, chunk by chunk; concurrent runs take disjoint chunks."""
+def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int = 1) -> MatchReport:
+    """Match every CV that needs it, chunk by chunk.
+
+    Concurrent runs (or ``workers`` threads, each on its own connection) take disjoint chunks through
+    SKIP LOCKED; PostgreSQL runs one backend per connection, so two workers use both cores.
+    """
+    if workers <= 1:
+        report = _match_until_done(chunk_size, progress)
+    else:
+        reports: list[MatchReport] = []
+
+        def worker():
+            try:
+                reports.append(_match_until_done(chunk_size, progress))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, name=f"match-{n}") for n in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        report = MatchReport(
+            cvs=sum(r.cvs for r in reports),
+            predictions=sum(r.predictions for r in reports),
+            removed=sum(r.removed for r in reports),
+        )
+    if report.cvs:
+        logger.info("event=matched cvs=%s predictions=%s removed=%s", report.cvs, report.predictions, report.removed)
+    return report
+
+
+def _match_until_done(chunk_size: int, progress) -> MatchReport:
+    """Walk the CVs needing a match once, in id order: a CV that still looks stale after its match
+    (a job embedded meanwhile) waits for the next run instead of keeping this one going forever."""
     report = MatchReport()
+    after = 0
     while True:
         with transaction.atomic():
             cv_ids = list(
                 cvs_needing_match()
+                .filter(pk__gt=after)
                 .select_for_update(skip_locked=True)
                 .order_by("pk")
                 .values_list("pk", flat=True)[:chunk_size]
             )
             if not cv_ids:
-                break
+                return report
             written, removed = match_chunk(cv_ids)
+        after = cv_ids[-1]
         report.cvs += len(cv_ids)
         report.predictions += written
         report.removed += removed
         if progress is not None:
             progress(len(cv_ids))
-    if report.cvs:
-        logger.info("event=matched cvs=%s predictions=%s removed=%s", report.cvs, report.predictions, report.removed)
-    return report

@@ -52,10 +52,8 @@ def _record(batch: BatchJob, remote) -> bool:
     finished = [batch.provider_timestamps[name] for name in TERMINAL_TIMESTAMPS if name in batch.provider_timestamps]
     if finished and batch.completed_at is None:
         batch.completed_at = datetime.fromtimestamp(max(finished), tz=UTC)
-    usage = getattr(remote, "usage", None)
-    if usage is not None and getattr(usage, "input_tokens", None):
-        batch.input_tokens = usage.input_tokens
-        batch.output_tokens = usage.output_tokens
+    # Token usage is summed from the result lines as they are ingested (exactly once, like the results),
+    # not copied from the batch's own usage, so the two can never be counted together.
     batch.last_polled_at = timezone.now()
     return changed
 
