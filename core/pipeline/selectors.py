@@ -72,3 +72,39 @@ def summarize_batches(batches) -> BatchSummary:
         synchronous_cost=sync.quantize(Decimal("0.000001")),
         **items,
     )
+
+
+@dataclass
+class StageProgress:
+    name: str
+    finished: int
+    total: int
+
+
+def stage_progress() -> list[StageProgress]:
+    """How far each stage has got over all rows: finished (done or given up) out of total."""
+    from django.conf import settings
+
+    from core.models import CV, EmbeddingStatus, ExplanationStatus, Job, ParseStatus, Prediction
+
+    cv = CV.objects.aggregate(
+        total=Count("pk"),
+        parsed=Count("pk", filter=Q(parse_status__in=[ParseStatus.PARSED, ParseStatus.FAILED])),
+        embedded=Count("pk", filter=Q(embedding_status__in=[EmbeddingStatus.EMBEDDED, EmbeddingStatus.FAILED])),
+        matched=Count("pk", filter=Q(last_matched_at__isnull=False)),
+    )
+    jobs = Job.objects.filter(is_active=True).aggregate(
+        total=Count("pk"),
+        embedded=Count("pk", filter=Q(embedding_status__in=[EmbeddingStatus.EMBEDDED, EmbeddingStatus.FAILED])),
+    )
+    explain = Prediction.objects.filter(rank__lte=settings.EXPLAIN_TOP_N).aggregate(
+        total=Count("pk"),
+        done=Count("pk", filter=Q(explanation_status__in=[ExplanationStatus.DONE, ExplanationStatus.FAILED])),
+    )
+    return [
+        StageProgress("parse CVs", cv["parsed"], cv["total"]),
+        StageProgress("embed CVs", cv["embedded"], cv["total"]),
+        StageProgress("embed jobs", jobs["embedded"], jobs["total"]),
+        StageProgress("match CVs", cv["matched"], cv["total"]),
+        StageProgress("explain matches", explain["done"], explain["total"]),
+    ]

@@ -1,5 +1,6 @@
 """The main job: bundled sample CVs and jobs through the whole pipeline on the mock Batch API."""
 
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.db.models import Prefetch
 
 from core.importing.cvs import import_cv_files
 from core.importing.jobs import import_jobs_file
+from core.management.progress import pipeline_progress
 from core.management.reporting import describe_event, summary_lines
 from core.models import CV, BatchJob, Prediction
 from core.pipeline.runner import run_pipeline
@@ -27,7 +29,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--show", type=int, default=5, help="how many CVs to print matches for (default 5)")
 
-    def handle(self, *args, show, **options):
+    def handle(self, *args, show, verbosity, **options):
+        if verbosity < 2:
+            # The demo narrates each batch itself; the per-event log lines are for workers (-v 2 shows them).
+            logging.getLogger("recruit.batches").setLevel(logging.WARNING)
+            logging.getLogger("core.services").setLevel(logging.WARNING)
         call_command("migrate", interactive=False, verbosity=0)
         db = settings.DATABASES["default"]
         where = "embedded PostgreSQL in " + str(db["EMBEDDED_DIR"]) if "EMBEDDED_DIR" in db else "DATABASE_URL"
@@ -44,15 +50,20 @@ class Command(BaseCommand):
         self.stdout.write(f"batch backend: {service.backend} (files under {settings.MOCK_BATCH_DIR})\n")
         latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-        def on_event(event):
-            line = describe_event(event)
-            if line:
-                self.stdout.write("  " + line)
+        with pipeline_progress(self.stderr) as refresh:
 
-        run_pipeline(service, wait=True, poll_interval=1.0, on_event=on_event)
+            def on_event(event):
+                line = describe_event(event)
+                if line:
+                    self.stdout.write("  " + line)
+                refresh()
+
+            run_pipeline(service, wait=True, poll_interval=1.0, on_event=on_event)
         self._print_matches(show)
-        self.stdout.write("\nBatch summary (this run)")
-        for line in summary_lines(summarize_batches(BatchJob.objects.filter(pk__gt=latest))):
+        this_run = BatchJob.objects.filter(pk__gt=latest)
+        scope = "this run" if this_run.exists() else "nothing new to do; all batches so far"
+        self.stdout.write(f"\nBatch summary ({scope})")
+        for line in summary_lines(summarize_batches(this_run if this_run.exists() else BatchJob.objects.all())):
             self.stdout.write("  " + line)
 
     def _print_matches(self, show: int) -> None:

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.management.progress import pipeline_progress
 from core.management.reporting import describe_event, summary_lines
 from core.models import BatchJob
 from core.pipeline.runner import run_pipeline
@@ -26,12 +27,15 @@ class Command(BaseCommand):
         self.stdout.write(f"batch backend: {service.backend}")
         latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-        def on_event(event):
-            line = describe_event(event)
-            if line:
-                self.stdout.write(line)
+        with pipeline_progress(self.stderr) as refresh:
 
-        result = run_pipeline(service, wait=wait, poll_interval=poll_interval, on_event=on_event)
+            def on_event(event):
+                line = describe_event(event)
+                if line:
+                    self.stdout.write(line)
+                refresh()
+
+            result = run_pipeline(service, wait=wait, poll_interval=poll_interval, on_event=on_event)
         for line in summary_lines(summarize_batches(BatchJob.objects.filter(pk__gt=latest))):
             self.stdout.write(line)
         if not result.finished:
