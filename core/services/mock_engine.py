@@ -10,7 +10,7 @@ poll the same batch and only one of them runs it. With latency L the walk takes 
 L, then `completed`. The requests run when the walk leaves `in_progress`; with L = 0 the first
 retrieve after create walks all the way. Expiry (`expire=True` or metadata `mock_scenario: expire`)
 replaces `finalizing` with `expired` after half of the requests ran. A cancel moves the batch to
-`cancelling`, then (after 10% of L) to `cancelled` with the requests that had run by the cancel.
+`cancelling`, and the next retrieve finds it `cancelled` with the requests that had run by the cancel.
 """
 
 import math
@@ -26,7 +26,6 @@ from .openai_limits import BATCH_INPUT_EXPIRY_SECONDS, FILE_PURPOSES, MAX_UPLOAD
 
 VALIDATING_SHARE = 0.1  # of the latency
 FINALIZING_AT_SHARE = 0.8
-CANCELLING_SHARE = 0.1
 EXPIRED_SHARE_RUN = 0.5  # an expiring batch runs this share of its requests
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 TERMINAL = ("completed", "failed", "expired", "cancelled")
@@ -180,7 +179,6 @@ class MockBatchEngine:
             "output_lifetime": output_lifetime,
             "scan": None,
             "cancel_progress": None,
-            "cancel_requested": None,
         }
         record = {"batch": batch, "run": run, "order": time.time_ns()}
         self.storage.save_batch(record)
@@ -201,10 +199,8 @@ class MockBatchEngine:
             batch, run = record["batch"], record["run"]
             if batch["status"] in CANCELLABLE:
                 now = self.clock()
-                run["cancel_requested"] = now
                 run["cancel_progress"] = 1.0 if batch["finalizing_at"] else self._progress(run, now)
                 batch["status"], batch["cancelling_at"] = "cancelling", int(now)
-                self._advance(record)
                 self.storage.save_batch(record)
             elif batch["status"] != "cancelling":
                 raise MockAPIError(409, f"Cannot cancel a batch with status '{batch['status']}'.")
@@ -247,7 +243,7 @@ class MockBatchEngine:
                 self._run(record, scan["requests"], expire_rest=False)
         if batch["status"] == "finalizing" and now >= self._at(run, 1.0):
             batch["status"], batch["completed_at"] = "completed", max(int(self._at(run, 1.0)), int(self.clock()))
-        if batch["status"] == "cancelling" and now >= run["cancel_requested"] + run["latency"] * CANCELLING_SHARE:
+        if batch["status"] == "cancelling":
             self._finish_cancel(record)
 
     def _finish_cancel(self, record: dict) -> None:
