@@ -26,6 +26,7 @@ _JOB_AD_WORDS = """
     senior junior lead level day days time part full remote hybrid office
 """
 _GENERIC_WORDS = STOPWORDS | frozenset(_JOB_AD_WORDS.split())
+_OTHER_LABEL = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,30}:\s")
 MAX_SHARED = 8
 MAX_MISSING = 6
 
@@ -60,6 +61,8 @@ def _listed_items(text: str) -> list[str]:
         labelled = re.match(
             r"^\W*(?:key\s+|required\s+|core\s+)?(skills|requirements|tools|technologies)\b[^:]*:", line, re.I
         )
+        if not labelled and _OTHER_LABEL.match(line):
+            continue  # "Location: Chicago, IL, USA" is not a list of skills
         body = line[labelled.end() :] if labelled else line
         parts = [part.strip(" .-*•[]'\"") for part in re.split(r"[,;]", body)]
         parts = [part for part in parts if part and part.lower() not in _GENERIC_WORDS]
