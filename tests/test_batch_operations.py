@@ -285,3 +285,194 @@ def _strict_resume_schema() -> dict:
         skills={"type": "array", "items": obj(name=text, keywords={"type": "array", "items": text})},
         languages={"type": "array", "items": obj(language=text, fluency=text)},
     )  # fmt: skip
+
+
+# --- The pipeline's batch kinds, on the sample data and at scale (the seed's remaining classes) ---------
+
+
+def _sample_data():
+    from core.importing.cvs import import_cv_files
+    from core.importing.jobs import import_jobs_file
+    from tests.pipeline_helpers import SAMPLE_DATA
+
+    cvs = import_cv_files([SAMPLE_DATA / "cvs"])
+    jobs = import_jobs_file(SAMPLE_DATA / "jobs.jsonl")
+    return cvs, jobs
+
+
+@pytest.mark.django_db
+class TestBatchParsing:
+    def test_every_sample_cv_parses_into_a_profile(self):
+        from core.models import CV, ParseStatus
+        from core.parsing.resume_schema import schema_violation
+        from core.pipeline.poll import poll_open_batches
+        from core.pipeline.submit import submit_pending
+        from tests.pipeline_helpers import mock_service
+
+        cvs, _ = _sample_data()
+        assert cvs.created >= 30 and not cvs.rejected
+        service = mock_service()
+        [batch] = submit_pending("cv_parse", service)
+        assert batch.total == cvs.created
+        poll_open_batches(service)
+        for cv in CV.objects.all():
+            assert cv.parse_status == ParseStatus.PARSED, (cv.source_name, cv.parse_error)
+            assert schema_violation(cv.parsed) is None
+            basics = cv.parsed["basics"]
+            first_line = cv.raw_text.splitlines()[0].lstrip("# ").strip()
+            assert basics["name"] == first_line, cv.source_name
+            assert basics["email"] and basics["email"].split("@")[1] in ("example.com", "example.org"), cv.source_name
+            assert cv.parsed["work"] and cv.parsed["education"], cv.source_name
+            skills = [group["name"] for group in cv.parsed["skills"]]
+            assert len(skills) >= 5, cv.source_name
+            assert all(len(skill.split()) <= 8 for skill in skills), (cv.source_name, skills)
+
+    def test_parse_batches_respect_the_configured_size(self, settings):
+        from core.pipeline.submit import submit_pending
+        from tests.pipeline_helpers import make_cv, mock_service
+
+        settings.BATCH_MAX_REQUESTS["cv_parse"] = 10
+        for n in range(25):
+            make_cv(n)
+        batches = submit_pending("cv_parse", mock_service())
+        assert [b.total for b in batches] == [10, 10, 5]
+        assert all(b.metadata["kind"] == "cv_parse" for b in batches)
+
+    def test_the_token_budget_cuts_batches(self, settings):
+        from core.pipeline.submit import submit_pending
+        from tests.pipeline_helpers import make_cv, mock_service
+
+        for n in range(6):
+            make_cv(n)
+        settings.BATCH_ENQUEUED_TOKEN_BUDGET = 500
+        batches = submit_pending("cv_parse", mock_service())
+        assert len(batches) > 1
+        assert all(b.estimated_input_tokens <= 500 for b in batches)
+        assert sum(b.total for b in batches) == 6
+
+
+@pytest.mark.django_db
+class TestBatchMatching:
+    EXPECTED_TOP_TITLES = {
+        "nurse": ("Nurse",),
+        "accountant": ("Accountant",),
+        "chef": ("Chef",),
+        "teacher": ("Teacher",),
+        "data-engineer": ("Data Engineer",),
+        "frontend": ("Frontend",),
+        "civil": ("Civil", "Site Engineer"),
+    }
+
+    def test_sample_cvs_are_matched_to_relevant_jobs(self, settings):
+        from core.models import CV, Prediction
+        from core.pipeline.runner import run_pipeline
+        from tests.pipeline_helpers import mock_service
+
+        _sample_data()
+        result = run_pipeline(mock_service())
+        assert result.finished
+        checked = 0
+        for cv in CV.objects.all():
+            top = Prediction.objects.select_related("job").get(cv=cv, rank=1)
+            for marker, titles in self.EXPECTED_TOP_TITLES.items():
+                if marker in cv.source_name:
+                    assert any(t in top.job.title for t in titles), (cv.source_name, top.job.title)
+                    checked += 1
+        assert checked >= 10
+        ranks = list(Prediction.objects.filter(cv=CV.objects.first()).order_by("rank").values_list("rank", "score"))
+        assert [r for r, _ in ranks] == list(range(1, len(ranks) + 1))
+        assert [s for _, s in ranks] == sorted((s for _, s in ranks), reverse=True)
+        assert len(ranks) == min(settings.MATCH_TOP_K, 35)
+
+    def test_match_cvs_command_runs_the_stage_alone(self):
+        import io
+
+        from django.core.management import call_command
+
+        from core.models import Prediction
+        from tests.pipeline_helpers import embedded_cv, embedded_job, unit_vector
+
+        embedded_job(1, unit_vector(1))
+        embedded_cv(1, unit_vector(1))
+        out = io.StringIO()
+        call_command("match_cvs", stdout=out, stderr=io.StringIO())
+        assert "matched 1 CVs: 1 predictions written" in out.getvalue()
+        assert Prediction.objects.get().score == pytest.approx(1.0, abs=1e-5)
+
+
+class TestScalability:
+    @pytest.mark.slow
+    @pytest.mark.django_db
+    def test_60000_pending_items_are_split_into_two_batches(self):
+        from django.db import connection
+
+        from core.models import BatchItem, EmbeddingStatus, Job
+        from core.pipeline.submit import submit_pending
+        from tests.pipeline_helpers import mock_service
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO core_job (external_id, title, company, location, description, skills, embedding_status,"
+                " embedding_attempts, embedding_error, is_active, created_at, updated_at)"
+                " SELECT 'J' || n, 'Engineer ' || n, 'Acme', 'Berlin', 'Builds things with Python', '[]'::jsonb,"
+                " 'pending', 0, '', true, now(), now() FROM generate_series(1, 60000) AS n"
+            )
+        service = mock_service()
+        batches = submit_pending("job_embedding", service)
+        assert [b.total for b in batches] == [50_000, 10_000]
+        for batch in batches:
+            assert service.client.files.retrieve(batch.input_file_id).bytes == batch.input_bytes
+        assert BatchItem.objects.count() == 60_000
+        assert BatchItem.objects.values("job_id").distinct().count() == 60_000
+        assert Job.objects.filter(embedding_status=EmbeddingStatus.QUEUED).count() == 60_000
+
+    def test_a_file_that_would_pass_200_mb_is_split(self):
+        from core.pipeline.limits import BatchLimits, BatchPlan
+        from core.services.openai_limits import MAX_FILE_BYTES
+
+        plan = BatchPlan(BatchLimits())
+        line = 3 * 1024 * 1024  # 3 MiB per request line: 68 fit in 200 MiB, the 69th does not
+        admitted = 0
+        while plan.admit("/v1/chat/completions", {"messages": []}, line):
+            admitted += 1
+        assert admitted == MAX_FILE_BYTES // line
+        assert plan.refused_reason == f"file size limit {MAX_FILE_BYTES} bytes"
+
+    @pytest.mark.django_db
+    def test_the_byte_limit_splits_real_submissions(self):
+        from core.pipeline.limits import BatchLimits
+        from core.pipeline.submit import submit_pending
+        from tests.pipeline_helpers import make_job, mock_service
+
+        for n in range(30):
+            make_job(n, f"Engineer {n}", ["Python"], "x" * 1000)
+        service = mock_service()
+        batches = submit_pending("job_embedding", service, limits=BatchLimits(max_bytes=10_000))
+        assert len(batches) >= 3 and sum(b.total for b in batches) == 30
+        for batch in batches:
+            assert service.client.files.retrieve(batch.input_file_id).bytes <= 10_000
+
+    def test_building_a_50000_request_file_keeps_memory_flat(self, tmp_path):
+        import tracemalloc
+
+        from core.services.batch_service import BatchService
+
+        def requests(n):
+            for i in range(n):
+                yield {
+                    "custom_id": f"cv-{i}",
+                    "method": "POST",
+                    "url": "/v1/embeddings",
+                    "body": {"model": "text-embedding-3-small", "input": "python django " * 60, "dimensions": 768},
+                }
+
+        def peak(n):
+            tracemalloc.start()
+            BatchService.write_batch_file(requests(n), tmp_path / f"{n}.jsonl")
+            _, top = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            return top
+
+        small, large = peak(5_000), peak(50_000)
+        assert (tmp_path / "50000.jsonl").stat().st_size > 10 * (tmp_path / "5000.jsonl").stat().st_size * 0.99
+        assert large < small + 1_000_000, (small, large)  # ten times the requests, not ten times the memory

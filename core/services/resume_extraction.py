@@ -69,6 +69,19 @@ _HEADINGS = {
     ),
     "projects": ("projects", "selected projects", "key projects"),
     "interests": ("interests", "hobbies"),
+    "other": (
+        "achievements",
+        "key achievements",
+        "awards",
+        "references",
+        "volunteering",
+        "volunteer experience",
+        "professional development",
+        "publications",
+        "selected matters",
+        "memberships",
+        "additional information",
+    ),
 }
 _HEADING_TO_SECTION = {name: section for section, names in _HEADINGS.items() for name in names}
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -169,7 +182,25 @@ def _heading(line: str, next_line: str) -> tuple[str, str] | None:
         return _HEADING_TO_SECTION[key], rest.strip()
     if re.fullmatch(r"[-=_]{3,}", next_line.strip()) and key:
         return _HEADING_TO_SECTION.get(key, "other"), ""
+    if _is_unknown_heading(line.strip(), text):
+        # A section this parser does not know (ACHIEVEMENTS, ## Volunteering, References:) still ends the
+        # one before it, so its lines are not read as skills or jobs.
+        return "other", ""
     return None
+
+
+def _is_unknown_heading(raw: str, text: str) -> bool:
+    """An UPPERCASE line, a `## Heading` or a bare `Label:`: a heading even if its name is unknown."""
+    if raw[:1] in "-*•" or any(ch.isdigit() for ch in text):
+        return False
+    words = text.rstrip(":").split()
+    if not words or len(words) > 4:
+        return False
+    letters = [ch for ch in text if ch.isalpha()]
+    shouting = len(letters) >= 6 and all(ch.isupper() for ch in letters)
+    second_level = raw.startswith("## ")
+    labelled = text.endswith(":") and len(words) <= 3
+    return shouting or second_level or labelled
 
 
 def split_sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
