@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Case, Value, When
-from django.db.models.functions import Now
 
 from core.matching.profile_text import resume_text
 from core.models import BatchKind, ExplanationStatus, Prediction
+from core.pipeline.bulk_sql import update_by_id
 from core.pipeline.kinds import BatchKindSpec, Result, WorkState
 
 SYSTEM_PROMPT = (
@@ -115,10 +114,13 @@ class ExplanationKind(BatchKindSpec):
             else:
                 rejected[result.row_id] = reason
         if texts:
-            Prediction.objects.filter(pk__in=texts, explanation_status=ExplanationStatus.QUEUED).update(
-                explanation=Case(*[When(pk=pk, then=Value(text)) for pk, text in texts.items()]),
-                explanation_status=ExplanationStatus.DONE,
-                explanation_error="",
-                updated_at=Now(),
+            update_by_id(
+                Prediction._meta.db_table,
+                {"explanation": "text"},
+                list(texts.items()),
+                extra_set="explanation_status = %s, explanation_error = '', updated_at = now()",
+                set_params=[ExplanationStatus.DONE],
+                where="t.explanation_status = %s",
+                where_params=[ExplanationStatus.QUEUED],
             )
         return rejected

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import orjson
 from django.conf import settings
-from django.db.models import Case, F, Value, When
-from django.db.models.functions import Now
 
 from core.models import CV, BatchKind, EmbeddingStatus, ParseStatus
 from core.parsing.resume_schema import RESPONSE_FORMAT, schema_violation
+from core.pipeline.bulk_sql import update_by_id
 from core.pipeline.kinds import BatchKindSpec, Result, WorkState
 from core.services.openai_limits import CHARS_PER_TOKEN
 
@@ -98,21 +97,22 @@ class CvParseKind(BatchKindSpec):
             else:
                 rejected[result.row_id] = reason
         if parsed:
-            # A new profile makes the old embedding stale: the CV is embedded again from the profile.
-            CV.objects.filter(pk__in=parsed, parse_status=ParseStatus.QUEUED).update(
-                parsed=Case(
-                    *[
-                        When(pk=pk, then=Value(doc, output_field=CV._meta.get_field("parsed")))
-                        for pk, doc in parsed.items()
-                    ]
-                ),
-                parse_status=ParseStatus.PARSED,
-                parse_error="",
-                embedding_status=Case(
-                    When(embedding_status=EmbeddingStatus.QUEUED, then=F("embedding_status")),
-                    default=Value(EmbeddingStatus.PENDING),
-                ),
-                embedding_attempts=0,
-                updated_at=Now(),
+            # A new profile makes the old embedding stale: the CV is embedded again from the profile
+            # (unless an embedding is in flight, which its own ingest will settle).
+            update_by_id(
+                CV._meta.db_table,
+                {"parsed": "jsonb"},
+                [(pk, orjson.dumps(document).decode()) for pk, document in parsed.items()],
+                extra_set="parse_status = %s, parse_error = '', updated_at = now(), "
+                "embedding_attempts = CASE WHEN t.embedding_status = %s THEN t.embedding_attempts ELSE 0 END, "
+                "embedding_status = CASE WHEN t.embedding_status = %s THEN t.embedding_status ELSE %s END",
+                set_params=[
+                    ParseStatus.PARSED,
+                    EmbeddingStatus.QUEUED,
+                    EmbeddingStatus.QUEUED,
+                    EmbeddingStatus.PENDING,
+                ],
+                where="t.parse_status = %s",
+                where_params=[ParseStatus.QUEUED],
             )
         return rejected

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.models import BatchItem, BatchJob, BatchStatus, ItemStatus
+from core.pipeline.bulk_sql import update_by_id
 from core.pipeline.costs import batch_cost
 from core.pipeline.events import log_batch_event
 from core.pipeline.kinds import BatchKindSpec, Result
@@ -170,13 +171,21 @@ def _ingest_chunk(batch: BatchJob, spec: BatchKindSpec, lines: list[dict], repor
         report.failed += sum(1 for item in items if item.status == ItemStatus.FAILED)
         report.not_run += sum(1 for item in items if item.status == ItemStatus.NOT_RUN)
 
-        BatchItem.objects.bulk_update(items, ["status", "error_code", "error_message", "finished_at"], batch_size=1000)
+        _store_items(items)
         _count_settled(report, settle_rows(spec, outcomes))
         if input_tokens or output_tokens:
             BatchJob.objects.filter(pk=batch.pk).update(
                 input_tokens=Coalesce(F("input_tokens"), 0) + input_tokens,
                 output_tokens=Coalesce(F("output_tokens"), 0) + output_tokens,
             )
+
+
+def _store_items(items: list[BatchItem]) -> None:
+    update_by_id(
+        BatchItem._meta.db_table,
+        {"status": "text", "error_code": "text", "error_message": "text", "finished_at": "timestamptz"},
+        [(item.pk, item.status, item.error_code, item.error_message, item.finished_at) for item in items],
+    )
 
 
 def _count_settled(report: IngestReport, settled: Settled) -> None:

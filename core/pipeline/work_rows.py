@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.pipeline.bulk_sql import update_by_id
 from core.pipeline.kinds import BatchKindSpec
 
 
@@ -38,21 +39,25 @@ def settle_rows(spec: BatchKindSpec, outcomes: list[Outcome]) -> Settled:
     rows = list(
         spec.model.objects.select_for_update()
         .filter(pk__in=by_row, **{state.status: state.queued})
-        .only("pk", state.attempts)
+        .values_list("pk", state.attempts)
     )
-    for row in rows:
-        outcome = by_row[row.pk]
-        attempts = getattr(row, state.attempts)
+    updates = []
+    for pk, attempts in rows:
+        outcome = by_row[pk]
         if outcome.outcome == "not_run":
-            setattr(row, state.attempts, max(attempts - 1, 0))
-            setattr(row, state.status, state.pending)
+            attempts, status = max(attempts - 1, 0), state.pending
             settled.returned += 1
         elif outcome.retryable and attempts < settings.MAX_ATTEMPTS:
-            setattr(row, state.status, state.pending)
+            status = state.pending
             settled.retried += 1
         else:
-            setattr(row, state.status, state.failed)
+            status = state.failed
             settled.given_up += 1
-        setattr(row, state.error, outcome.message)
-    spec.model.objects.bulk_update(rows, [state.status, state.attempts, state.error], batch_size=1000)
+        updates.append((pk, status, attempts, outcome.message))
+    update_by_id(
+        spec.model._meta.db_table,
+        {state.status: "text", state.attempts: "smallint", state.error: "text"},
+        updates,
+        extra_set="updated_at = now()",
+    )
     return settled
