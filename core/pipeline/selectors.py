@@ -108,3 +108,40 @@ def stage_progress() -> list[StageProgress]:
         StageProgress("match CVs", cv["matched"], cv["total"]),
         StageProgress("explain matches", explain["done"], explain["total"]),
     ]
+
+
+# --- Looking batches up, for the batch commands and the admin -----------------------------------------
+def find_batch(identifier: str) -> BatchJob | None:
+    """The batch an operator names: our BatchJob id (digits) or the provider's id (``batch_...``).
+
+    Operators copy whichever id is in front of them (a log line carries both), so both are accepted.
+    """
+    identifier = str(identifier).strip()
+    if identifier.isdigit():
+        return BatchJob.objects.filter(pk=int(identifier)).first()
+    return BatchJob.objects.filter(provider_batch_id=identifier).first() if identifier else None
+
+
+def recent_batches(limit: int = 20, kind: str | None = None, open_only: bool = False):
+    """The newest batches first, optionally of one kind or only those not ingested yet."""
+    batches = BatchJob.objects.all()
+    if kind is not None:
+        batches = batches.filter(kind=kind)
+    if open_only:
+        batches = batches.filter(ingested_at__isnull=True)
+    return batches.order_by("-created_at", "-pk")[:limit]
+
+
+def item_status_counts(batch: BatchJob) -> dict[str, int]:
+    """How many of the batch's items are in each ItemStatus (every status present, zero included)."""
+    counts = dict(BatchItem.objects.filter(batch=batch).values_list("status").annotate(n=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in ItemStatus.values}
+
+
+def failed_items(batch: BatchJob, limit: int = 20):
+    """The batch's items that failed or did not run, in custom_id order, for a batch's detail view."""
+    return (
+        BatchItem.objects.filter(batch=batch, status__in=[ItemStatus.FAILED, ItemStatus.NOT_RUN])
+        .order_by("custom_id")
+        .only("custom_id", "status", "attempt", "error_code", "error_message")[:limit]
+    )

@@ -225,3 +225,34 @@ class MockStorage:
     def output_part_path(self, file_id: str, part: int) -> Path:
         """Where segment `part` of an output or error file is written before the file is published."""
         return self.output_dir / f"{file_id}.{part}.jsonl"
+
+    # --- housekeeping (`manage.py mock_batches clean`) --------------------------------------------
+    def delete_batch(self, batch_id: str) -> None:
+        """Remove a batch's record, then its lock file; the caller holds the batch's lock.
+
+        The record goes first, so the batch stops existing before anything else is touched; a process
+        waiting on the lock then finds no record and answers 404, as for any unknown batch.
+        """
+        record_path = self.batch_record_path(batch_id)
+        if record_path is None:
+            raise not_found(f"No batch found with id '{batch_id}'.")
+        record_path.unlink()
+        with suppress(FileNotFoundError):  # a batch never locked has no lock file
+            (self.batch_dir / f"{batch_id}.lock").unlink()
+
+    def stray_paths(self) -> Iterator[Path]:
+        """Paths nothing refers to: `.tmp-*` left by a crash mid-write, data segments of no file record,
+        and lock files of batches that no longer exist. Only ever removed once old (see MockBatchEngine.clean):
+        a young one may be a write in progress."""
+        parts = set()
+        for record in self.iter_file_records():
+            parts.update(record["parts"])
+        for directory in (self.input_dir, self.output_dir):
+            for path in directory.iterdir():
+                is_record = path.suffix == ".json" and is_file_id(path.stem)
+                if not is_record and path.name not in parts:
+                    yield path
+        for path in self.batch_dir.iterdir():
+            orphan_lock = path.suffix == ".lock" and not (self.batch_dir / f"{path.stem}.json").exists()
+            if orphan_lock or path.name.startswith(TEMP_PREFIX):
+                yield path
