@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    # The pipeline dashboard (staff only), before the admin's own catch-all.
+    path("admin/", include("core.admin.urls")),
     path("admin/", admin.site.urls),
 ]
 

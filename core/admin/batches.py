@@ -1,0 +1,320 @@
+"""Admin for BatchJob (with its operations, timeline, items and file downloads) and BatchItem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import openai
+from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, IntegerField, Value, When
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.text import Truncator
+
+from core.admin import display
+from core.admin.base import RecruitModelAdmin
+from core.admin.downloads import FILE_FIELDS, service_for, stream_batch_file
+from core.models import BatchItem, BatchJob, ItemStatus
+from core.pipeline import operations
+from core.pipeline.events import log_batch_event
+from core.pipeline.poll import PROVIDER_TIMESTAMPS
+from recruit.log_redaction import redact
+
+ITEMS_PER_PAGE = 50
+ERRORS_SHOWN = 200
+# Failed items first, then those that never ran, then the rest: what an operator opens a batch for.
+FAILED_FIRST = Case(
+    When(status=ItemStatus.FAILED, then=Value(0)),
+    When(status=ItemStatus.NOT_RUN, then=Value(1)),
+    When(status=ItemStatus.QUEUED, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+OUR_TIMESTAMPS = {
+    "created_at": "created here",
+    "submitted_at": "submitted",
+    "completed_at": "reached a final status",
+    "ingested_at": "results ingested",
+    "last_polled_at": "last polled",
+}
+
+
+def provider_error(exc: Exception) -> str:
+    """An error from the provider as an operator may read it: never the API key, even masked."""
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return f"{type(exc).__name__}: the provider rejected the API key"
+    if isinstance(exc, openai.APIStatusError):
+        return f"{type(exc).__name__} (HTTP {exc.status_code}): {redact(str(exc.message))}"
+    return f"{type(exc).__name__}: {redact(str(exc))}"
+
+
+def timeline(batch: BatchJob) -> list[dict]:
+    """Every timestamp the batch has, ours and the provider's, oldest first."""
+    events = [
+        {"at": getattr(batch, field), "event": label, "source": "recruit"}
+        for field, label in OUR_TIMESTAMPS.items()
+        if getattr(batch, field) is not None
+    ]
+    for name in PROVIDER_TIMESTAMPS:
+        seconds = (batch.provider_timestamps or {}).get(name)
+        if seconds is not None:
+            label = name.removesuffix("_at").replace("_", " ")
+            events.append({"at": datetime.fromtimestamp(seconds, tz=UTC), "event": label, "source": "provider"})
+    events.sort(key=lambda event: event["at"])
+    for event in events:
+        event["after"] = display.age(batch.created_at, event["at"]) if event["at"] >= batch.created_at else "-"
+    return events
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(RecruitModelAdmin):
+    list_display = [
+        "provider_batch_id",
+        "kind",
+        "backend",
+        "status_badge",
+        "progress",
+        "model",
+        "created_at",
+        "completed_at",
+        "age",
+        "cost",
+    ]
+    list_filter = ["kind", "status", "backend"]
+    search_fields = ["=provider_batch_id", "=input_file_id", "=output_file_id", "=error_file_id"]
+    date_hierarchy = "created_at"
+    ordering = ["-pk"]
+    actions = ["poll_now", "cancel_batches", "retry_failed_items", "reingest"]
+    object_operations = {
+        "poll_now": "Poll now",
+        "cancel_batches": "Cancel",
+        "retry_failed_items": "Retry failed items",
+        "reingest": "Re-ingest",
+    }
+    readonly_fields = ["status_badge", "progress", "cost", "age"]
+    fieldsets = [
+        (None, {"fields": ["provider_batch_id", "kind", "backend", "endpoint", "model", "status_badge", "progress"]}),
+        ("Files", {"fields": ["input_file_id", "output_file_id", "error_file_id", "input_bytes"]}),
+        ("Tokens and cost", {"fields": ["estimated_input_tokens", "input_tokens", "output_tokens", "cost"]}),
+        ("Provider metadata", {"fields": ["metadata"], "classes": ["collapse"]}),
+    ]
+
+    def changelist_queryset(self, queryset):
+        # The JSON columns can be large (thousands of validation errors) and no column shows them.
+        return queryset.defer("errors", "metadata", "provider_timestamps")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return display.badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="completed / failed / total")
+    def progress(self, obj):
+        return display.progress_bar(obj.completed, obj.failed, obj.total)
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj):
+        return display.age(obj.created_at)
+
+    @admin.display(description="estimated cost", ordering="estimated_cost")
+    def cost(self, obj):
+        return display.money(obj.estimated_cost)
+
+    # --- detail page -------------------------------------------------------------------------------
+    def get_urls(self):
+        download = self.admin_site.admin_view(self.download_view)
+        return [
+            path("<int:object_id>/files/<slug:which>/", download, name="core_batchjob_download"),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, object_id: int, which: str):
+        """Stream the input, output or error file the batch references (and nothing else)."""
+        batch = get_object_or_404(BatchJob, pk=object_id)
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        return stream_batch_file(batch, which)
+
+    def detail_context(self, request, batch: BatchJob) -> dict:
+        items = batch.items.all()
+        status_filter = request.GET.get("items_status")
+        if status_filter in ItemStatus.values:
+            items = items.filter(status=status_filter)
+        else:
+            status_filter = ""
+        items = (
+            items.select_related("cv", "job", "prediction")
+            .only(
+                "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
+                "cv__source_name", "job__title", "prediction__rank",
+            )
+            .order_by(FAILED_FIRST, "pk")
+        )
+        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("items_page"))
+        counts = dict.fromkeys(ItemStatus.values, 0)
+        counts.update(batch.items.order_by().values_list("status").annotate(n=Count("pk")))
+        return {
+            "batch": batch,
+            "timeline": timeline(batch),
+            "batch_errors": (batch.errors or [])[:ERRORS_SHOWN],
+            "batch_error_count": len(batch.errors or []),
+            "items_page": page,
+            "items_status": status_filter,
+            "item_counts": [(value, label, counts[value]) for value, label in ItemStatus.choices],
+            "downloads": [
+                {"which": which, "file_id": getattr(batch, field),
+                 "url": reverse("admin:core_batchjob_download", args=[batch.pk, which])}
+                for which, field in FILE_FIELDS.items()
+                if getattr(batch, field)
+            ],
+        }
+
+    def operation_applies(self, name: str, obj: BatchJob) -> bool:
+        if name == "poll_now":
+            return obj.ingested_at is None
+        if name == "cancel_batches":
+            return not obj.is_terminal
+        if name == "retry_failed_items":
+            return obj.ingested_at is not None and (obj.failed > 0 or obj.total > obj.completed)
+        if name == "reingest":
+            return obj.is_terminal
+        return True
+
+    # --- operations --------------------------------------------------------------------------------
+    def _audit(self, request, batch: BatchJob, action: str, outcome: str) -> None:
+        """Who did what to which batch: the batch's admin history and one structured log line."""
+        self.log_change(request, batch, f"{action}: {outcome}")
+        log_batch_event("admin_operation", batch, action=action, user=request.user.get_username(), outcome=outcome)
+
+    @admin.action(description="Poll now (and ingest if finished)", permissions=["operate"])
+    def poll_now(self, request, queryset):
+        for batch in queryset.filter(ingested_at__isnull=True).order_by("pk"):
+            try:
+                report = operations.poll_now(batch, service_for(batch))
+            except (openai.APIError, ImproperlyConfigured) as exc:
+                error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
+                self.message_user(request, f"{batch.provider_batch_id}: poll failed: {error}", messages.ERROR)
+                continue
+            batch.refresh_from_db()
+            if report is not None and not report.skipped:
+                outcome = (
+                    f"{batch.status}; ingested {report.succeeded} succeeded, {report.failed} failed, "
+                    f"{report.not_run} not run ({report.retried} to retry, {report.given_up} given up)"
+                )
+                level = messages.SUCCESS
+            else:
+                outcome = f"{batch.status} ({batch.completed} completed, {batch.failed} failed of {batch.total})"
+                level = messages.INFO
+            self._audit(request, batch, "poll now", outcome)
+            self.message_user(request, f"{batch.provider_batch_id}: {outcome}", level)
+        self._skipped(request, queryset.filter(ingested_at__isnull=False), "already ingested, nothing to poll")
+
+    @admin.action(description="Cancel", permissions=["operate"])
+    def cancel_batches(self, request, queryset):
+        for batch in queryset.order_by("pk"):
+            if batch.is_terminal:
+                self.message_user(
+                    request, f"{batch.provider_batch_id}: already {batch.status}, nothing to cancel", messages.INFO
+                )
+                continue
+            try:
+                batch = operations.cancel(batch, service_for(batch))
+            except (openai.APIError, ImproperlyConfigured) as exc:
+                error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
+                self.message_user(request, f"{batch.provider_batch_id}: cancel failed: {error}", messages.ERROR)
+                continue
+            outcome = f"now {batch.status}; unfinished items go back to pending when it is ingested"
+            self._audit(request, batch, "cancel", outcome)
+            self.message_user(request, f"{batch.provider_batch_id}: {outcome}", messages.SUCCESS)
+
+    @admin.action(description="Retry failed items", permissions=["operate"])
+    def retry_failed_items(self, request, queryset):
+        for batch in queryset.order_by("pk"):
+            moved = operations.retry_batch_failures(batch)
+            if moved:
+                outcome = f"{moved} rows sent back to pending with fresh attempts; the next submit batches them"
+                self._audit(request, batch, "retry failed items", outcome)
+                self.message_user(request, f"{batch.provider_batch_id}: {outcome}", messages.SUCCESS)
+            else:
+                self.message_user(
+                    request,
+                    f"{batch.provider_batch_id}: no rows to retry (its failed items' rows are pending again or done)",
+                    messages.INFO,
+                )
+
+    @admin.action(description="Re-ingest results (idempotent)", permissions=["operate"])
+    def reingest(self, request, queryset):
+        for batch in queryset.order_by("pk"):
+            if not batch.is_terminal:
+                self.message_user(
+                    request, f"{batch.provider_batch_id}: still {batch.status}, poll it instead", messages.WARNING
+                )
+                continue
+            try:
+                report = operations.reingest(batch, service_for(batch))
+            except (openai.APIError, ImproperlyConfigured) as exc:
+                error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
+                self.message_user(request, f"{batch.provider_batch_id}: re-ingest failed: {error}", messages.ERROR)
+                continue
+            applied = report.succeeded + report.failed + report.not_run
+            outcome = (
+                f"applied {report.succeeded} succeeded, {report.failed} failed, {report.not_run} not run"
+                if applied
+                else "nothing new to apply, every result was already ingested"
+            )
+            self._audit(request, batch, "re-ingest", outcome)
+            self.message_user(request, f"{batch.provider_batch_id}: {outcome}", messages.SUCCESS)
+
+    def _skipped(self, request, queryset, why: str) -> None:
+        ids = list(queryset.values_list("provider_batch_id", flat=True)[:20])
+        if ids:
+            self.message_user(request, f"{', '.join(ids)}: {why}", messages.INFO)
+
+
+@admin.register(BatchItem)
+class BatchItemAdmin(RecruitModelAdmin):
+    list_display = ["custom_id", "batch_link", "kind", "status_badge", "attempt", "error", "row", "finished_at"]
+    list_filter = ["status", "batch__kind"]
+    search_fields = ["=custom_id", "=batch__provider_batch_id", "error_code"]
+    ordering = ["-pk"]
+    readonly_fields = ["batch_link", "status_badge", "row"]
+    fields = [
+        "custom_id", "batch_link", "status_badge", "attempt", "error_code", "error_message", "row",
+        "created_at", "finished_at",
+    ]
+
+    def changelist_queryset(self, queryset):
+        return queryset.select_related("batch").only(
+            "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
+            "cv_id", "job_id", "prediction_id", "batch__provider_batch_id", "batch__kind",
+        )
+
+    @admin.display(description="batch", ordering="batch")
+    def batch_link(self, obj):
+        return display.admin_link("batchjob", obj.batch_id, obj.batch.provider_batch_id)
+
+    @admin.display(description="kind")
+    def kind(self, obj):
+        return obj.batch.get_kind_display()
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return display.badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="error")
+    def error(self, obj):
+        if not obj.error_code and not obj.error_message:
+            return ""
+        return Truncator(f"{obj.error_code}: {obj.error_message}").chars(120)
+
+    @admin.display(description="row")
+    def row(self, obj):
+        """The CV, job or prediction this request served, linked by id without loading it."""
+        if obj.cv_id:
+            return display.admin_link("cv", obj.cv_id, f"CV {obj.cv_id}")
+        if obj.job_id:
+            return display.admin_link("job", obj.job_id, f"job {obj.job_id}")
+        if obj.prediction_id:
+            return display.admin_link("prediction", obj.prediction_id, f"prediction {obj.prediction_id}")
+        return "-"
