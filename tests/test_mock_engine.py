@@ -269,13 +269,17 @@ def test_input_file_must_exist_and_have_purpose_batch(mock_client, tmp_path):
 # --- per-request results --------------------------------------------------------------------------------
 def test_failure_injection_is_deterministic_and_near_the_rate(mock_client_factory, tmp_path):
     path = embeddings_file(tmp_path, count=2000)
-    first = mock_client_factory(failure_rate=0.05, seed=11)
-    runs = [run_batch(first, path), run_batch(first, path)]
-    failed = [set(by_custom_id(read_lines(first, batch.error_file_id))) for batch in runs]
+
+    def failed_ids(root, **options):
+        client = mock_client_factory(root=tmp_path / root, **options)
+        batch = run_batch(client, path)
+        return set(by_custom_id(read_lines(client, batch.error_file_id))) if batch.error_file_id else set()
+
+    # Fresh roots: a root remembers the failures it served, so that retries draw anew.
+    failed = [failed_ids("a", failure_rate=0.05, seed=11), failed_ids("b", failure_rate=0.05, seed=11)]
     assert failed[0] == failed[1] and 60 <= len(failed[0]) <= 140
-    other_seed = run_batch(mock_client_factory(failure_rate=0.05, seed=12), path)
-    assert set(by_custom_id(read_lines(first, other_seed.error_file_id))) != failed[0]
-    assert run_batch(mock_client_factory(failure_rate=0.0), path).error_file_id is None
+    assert failed_ids("c", failure_rate=0.05, seed=12) != failed[0]
+    assert failed_ids("d", failure_rate=0.0) == set()
 
 
 def test_invalid_requests_fail_whatever_the_rate(mock_client, tmp_path):
@@ -314,16 +318,20 @@ def test_large_batch_runs_in_parallel_slices_with_the_same_results(mock_client_f
     path = write_jsonl(
         tmp_path / "big.jsonl", (embedding_request(f"r{i}", f"word{i % 97} text", dimensions=4) for i in range(count))
     )
-    parallel = run_batch(mock_client_factory(workers=2, failure_rate=0.05), path)
-    serial = run_batch(mock_client_factory(workers=1, failure_rate=0.05), path)
+    # Two fresh roots: a root remembers injected failures, so a second run in one root would be a retry.
+    parallel_client = mock_client_factory(root=tmp_path / "parallel", workers=2, failure_rate=0.05)
+    serial_client = mock_client_factory(root=tmp_path / "serial", workers=1, failure_rate=0.05)
+    parallel, serial = run_batch(parallel_client, path), run_batch(serial_client, path)
     assert parallel.request_counts == serial.request_counts and parallel.request_counts.total == count
-    client = mock_client_factory()
-    lines = [by_custom_id(read_lines(client, b.output_file_id)) for b in (parallel, serial)]
+    lines = [
+        by_custom_id(read_lines(client, b.output_file_id))
+        for client, b in ((parallel_client, parallel), (serial_client, serial))
+    ]
     assert {k: v["response"]["body"] for k, v in lines[0].items()} == {
         k: v["response"]["body"] for k, v in lines[1].items()
     }
-    assert client.files.retrieve(parallel.output_file_id).bytes == len(
-        client.files.content(parallel.output_file_id).content
+    assert parallel_client.files.retrieve(parallel.output_file_id).bytes == len(
+        parallel_client.files.content(parallel.output_file_id).content
     )
 
 
@@ -392,3 +400,36 @@ def test_streamed_content_and_write_to_file(mock_client, tmp_path):
     assert list(whole.iter_lines())[0] == whole.text.splitlines()[0]
     whole.write_to_file(tmp_path / "copy.jsonl")
     assert (tmp_path / "copy.jsonl").read_bytes() == streamed
+
+
+def _failed_ids(client, path):
+    batch = run_batch(client, path)
+    return {line["custom_id"] for line in read_lines(client, batch.error_file_id)}
+
+
+def test_a_retried_request_draws_its_failure_anew_and_runs_repeat_exactly(mock_client_factory, tmp_path):
+    def attempts(root):
+        client = mock_client_factory(root=root, failure_rate=0.3, seed=11)
+        ids = [f"cv-{n}" for n in range(300)]
+        history = []
+        for attempt in range(3):
+            path = write_jsonl(
+                tmp_path / f"{root.name}-{attempt}.jsonl", [embedding_request(cid, "nurse") for cid in ids]
+            )
+            failed = _failed_ids(client, path)
+            history.append(failed)
+            ids = sorted(failed)  # retry only what failed, under the same custom_ids
+        return history
+
+    first, second = attempts(tmp_path / "root-a"), attempts(tmp_path / "root-b")
+    assert first == second  # the same sequence of batches fails the same requests
+    assert 60 < len(first[0]) < 120  # about 30% of 300
+    assert 0 < len(first[1]) < len(first[0]) * 0.5  # a retry fails again only about 30% of the time
+    assert first[2] < first[1]
+
+
+def test_a_failure_rate_of_one_fails_every_retry(mock_client_factory, tmp_path):
+    client = mock_client_factory(failure_rate=1.0, seed=0)
+    for attempt in range(3):
+        path = write_jsonl(tmp_path / f"{attempt}.jsonl", [embedding_request("cv-1", "text")])
+        assert _failed_ids(client, path) == {"cv-1"}

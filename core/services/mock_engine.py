@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .mock_errors import MockAPIError, bad_request
+from . import mock_failure_ledger as failure_ledger
 from .mock_execution import PARALLEL_MIN_REQUESTS, SliceJob, SliceResult, available_cores, plan_slices, run_slices
 from .mock_storage import MockStorage, new_batch_id, new_file_id
 from .mock_validation import check_create_parameters, check_expires_after, check_metadata, scan_input_file
@@ -304,6 +305,7 @@ class MockBatchEngine:
         parallel = covered >= PARALLEL_MIN_REQUESTS
         slices = plan_slices(scan["checkpoints"], covered, self.workers if parallel else 1)
         output_id, error_id = new_file_id(), new_file_id()
+        prior_failures = failure_ledger.load(self.storage.batch_dir)
         jobs = [
             SliceJob(
                 input_path=str(input_path),
@@ -316,6 +318,7 @@ class MockBatchEngine:
                 batch_id=batch["id"],
                 seed=run["seed"],
                 failure_rate=run["failure_rate"],
+                prior_failures=prior_failures,
                 created=batch["in_progress_at"] or batch["created_at"],
                 output_path=str(self.storage.output_part_path(output_id, part)),
                 error_path=str(self.storage.output_part_path(error_id, part)),
@@ -326,6 +329,7 @@ class MockBatchEngine:
         total = SliceResult()
         for result in results:
             total.add(result)
+        failure_ledger.record(self.storage.batch_dir, total.injected)
         lifetime = run["output_lifetime"]
         outputs = [(Path(job.output_path), result.output_bytes) for job, result in zip(jobs, results, strict=True)]
         errors = [(Path(job.error_path), result.error_bytes) for job, result in zip(jobs, results, strict=True)]

@@ -12,7 +12,7 @@ import hashlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -54,6 +54,7 @@ class SliceJob:
     batch_id: str
     seed: int
     failure_rate: float
+    prior_failures: dict  # custom_id -> injected failures already served (mock_failure_ledger)
     created: int
     output_path: str
     error_path: str
@@ -67,6 +68,7 @@ class SliceResult:
     output_tokens: int = 0
     output_bytes: int = 0
     error_bytes: int = 0
+    injected: list = field(default_factory=list)  # custom_ids given an injected failure
 
     def add(self, other: "SliceResult") -> None:
         for name in self.__dataclass_fields__:
@@ -104,9 +106,11 @@ def _run_chunk(
                 line = {"id": line_id, "custom_id": custom_id, "response": None, "error": EXPIRED_ERROR}
                 errors.append((line_id, orjson.dumps(line)))
             continue
-        failure = request_error(job.endpoint, request["body"]) or injected_failure(
-            job.seed, job.failure_rate, custom_id
-        )
+        failure = request_error(job.endpoint, request["body"])
+        if failure is None:
+            failure = injected_failure(job.seed, job.failure_rate, custom_id, job.prior_failures.get(custom_id, 0))
+            if failure is not None:
+                result.injected.append(custom_id)
         if failure is not None:
             response = {"status_code": failure.status, "request_id": request_id, "body": failure.body()}
             line = {"id": line_id, "custom_id": custom_id, "response": response, "error": None}

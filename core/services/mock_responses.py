@@ -137,11 +137,16 @@ _TRANSIENT_ERRORS = (
 )
 
 
-def injected_failure(seed: int, failure_rate: float, custom_id: str) -> MockAPIError | None:
-    """A transient server error for a deterministic `failure_rate` share of custom_ids (per seed)."""
-    if failure_rate <= 0 or _unit_interval("fail", seed, custom_id) >= failure_rate:
+def injected_failure(seed: int, failure_rate: float, custom_id: str, earlier: int = 0) -> MockAPIError | None:
+    """A transient server error for a deterministic `failure_rate` share of custom_ids (per seed).
+
+    `earlier` counts the injected failures this custom_id already got: each retry draws anew, as
+    OpenAI's transient errors are independent per attempt.
+    """
+    key = custom_id if earlier == 0 else f"{custom_id}#retry{earlier}"
+    if failure_rate <= 0 or _unit_interval("fail", seed, key) >= failure_rate:
         return None
-    status, message, code = _TRANSIENT_ERRORS[int(_unit_interval("kind", seed, custom_id) * len(_TRANSIENT_ERRORS))]
+    status, message, code = _TRANSIENT_ERRORS[int(_unit_interval("kind", seed, key) * len(_TRANSIENT_ERRORS))]
     return MockAPIError(status, message, error_type="server_error", code=code)
 
 
