@@ -116,7 +116,7 @@ def _ingest_chunk(batch: BatchJob, spec: BatchKindSpec, lines: list[dict], repor
         items = list(
             BatchItem.objects.select_for_update()
             .filter(batch=batch, custom_id__in=[cid for cid in by_custom_id if cid], status=ItemStatus.QUEUED)
-            .only("pk", "custom_id", f"{spec.item_field}_id", "status")
+            .only(*_ITEM_FIELDS, f"{spec.item_field}_id")
         )
         known = set(
             BatchItem.objects.filter(batch=batch, custom_id__in=by_custom_id).values_list("custom_id", flat=True)
@@ -180,6 +180,10 @@ def _ingest_chunk(batch: BatchJob, spec: BatchKindSpec, lines: list[dict], repor
             )
 
 
+# Everything _store_items writes back: a deferred field would cost one query per item.
+_ITEM_FIELDS = ("pk", "custom_id", "status", "error_code", "error_message", "finished_at")
+
+
 def _store_items(items: list[BatchItem]) -> None:
     update_by_id(
         BatchItem._meta.db_table,
@@ -210,7 +214,7 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport) -> None:
         remaining = list(
             BatchItem.objects.select_for_update()
             .filter(batch=batch, status=ItemStatus.QUEUED)
-            .only("pk", "custom_id", f"{spec.item_field}_id")
+            .only(*_ITEM_FIELDS, f"{spec.item_field}_id")
         )
         if batch.status == BatchStatus.FAILED:
             # The file broke a rule: it may be our request building, so it counts as an attempt.

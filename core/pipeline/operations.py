@@ -38,9 +38,9 @@ def retry_batch_failures(batch: BatchJob) -> int:
     """Send the rows behind a batch's failed or not-run items back to pending, if they gave up."""
     spec = get_kind(batch.kind)
     state = spec.state
-    row_ids = BatchItem.objects.filter(
-        batch=batch, status__in=[ItemStatus.FAILED, ItemStatus.NOT_RUN]
-    ).values_list(f"{spec.item_field}_id", flat=True)
+    row_ids = BatchItem.objects.filter(batch=batch, status__in=[ItemStatus.FAILED, ItemStatus.NOT_RUN]).values_list(
+        f"{spec.item_field}_id", flat=True
+    )
     moved = spec.model.objects.filter(pk__in=row_ids, **{state.status: state.failed}).update(
         **{state.status: state.pending, state.attempts: 0}
     )
