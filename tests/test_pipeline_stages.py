@@ -248,3 +248,28 @@ def test_the_whole_pipeline_ranks_relevant_jobs_first(settings):
     assert top == {"cv-1.txt": "JOB-1", "cv-2.txt": "JOB-2"}
     explanation = Prediction.objects.get(rank=1, job__external_id="JOB-1").explanation
     assert "Python" in explanation or "Django" in explanation
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prediction_replaced_while_its_explanation_is_in_flight(settings):
+    settings.MATCH_TOP_K = 1
+    settings.EXPLAIN_TOP_N = 1
+    service = mock_service()
+    base = unit_vector(8)
+    embedded_job(1, 0.6 * base + 0.4 * unit_vector(9))
+    cv = embedded_cv(1, base)
+    match_pending_cvs()
+    [batch] = submit_pending("explanation", service)
+    old = Prediction.objects.get(cv=cv)
+    assert batch.items.get().prediction_id == old.pk
+
+    embedded_job(2, base)  # a better job: the queued prediction drops out of the top 1
+    match_pending_cvs()
+    assert list(Prediction.objects.filter(cv=cv).values_list("job__external_id", flat=True)) == ["JOB-2"]
+    item = batch.items.get()
+    assert item.prediction_id is None and item.custom_id == f"explain-{cv.pk}-{old.job_id}"
+
+    poll_open_batches(service)
+    item.refresh_from_db()
+    assert (item.status, item.error_code) == (ItemStatus.FAILED, "row_deleted")
+    assert Prediction.objects.get(cv=cv).explanation_status == ExplanationStatus.PENDING

@@ -39,10 +39,19 @@ matches AS (
         LIMIT %(top_k)s
     ) m
 ),
-removed AS (
-    DELETE FROM core_prediction p
+stale AS (
+    SELECT p.id FROM core_prediction p
     WHERE p.cv_id = ANY(%(cv_ids)s)
       AND NOT EXISTS (SELECT 1 FROM matches WHERE matches.cv_id = p.cv_id AND matches.job_id = p.job_id)
+),
+detached AS (
+    -- BatchItems keep their history when the prediction they served is replaced (on_delete=SET_NULL,
+    -- which Django only emulates for ORM deletes).
+    UPDATE core_batchitem SET prediction_id = NULL WHERE prediction_id IN (SELECT id FROM stale)
+    RETURNING 1
+),
+removed AS (
+    DELETE FROM core_prediction WHERE id IN (SELECT id FROM stale)
     RETURNING 1
 ),
 upserted AS (
@@ -63,7 +72,7 @@ upserted AS (
     RETURNING 1
 )
 UPDATE core_cv SET last_matched_at = now() WHERE id IN (SELECT id FROM chunk)
-RETURNING (SELECT count(*) FROM upserted), (SELECT count(*) FROM removed)
+RETURNING (SELECT count(*) FROM upserted), (SELECT count(*) FROM removed), (SELECT count(*) FROM detached)
 """
 
 

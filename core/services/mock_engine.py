@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from .mock_errors import MockAPIError, bad_request
 from . import mock_failure_ledger as failure_ledger
+from .mock_errors import MockAPIError, bad_request
 from .mock_execution import PARALLEL_MIN_REQUESTS, SliceJob, SliceResult, available_cores, plan_slices, run_slices
 from .mock_storage import MockStorage, new_batch_id, new_file_id
 from .mock_validation import check_create_parameters, check_expires_after, check_metadata, scan_input_file
