@@ -36,9 +36,15 @@ OUR_TIMESTAMPS = {
     "created_at": "created here",
     "submitted_at": "submitted",
     "completed_at": "reached a final status",
-    "ingested_at": "results ingested",
     "last_polled_at": "last polled",
+    "ingested_at": "results ingested",
 }
+# Provider timestamps have whole seconds, ours microseconds: events in the same second are shown in
+# the order they must have happened.
+TIMELINE_ORDER = [
+    "created here", "created", "submitted", "in progress", "finalizing", "cancelling", "completed", "failed",
+    "expired", "cancelled", "reached a final status", "last polled", "results ingested", "expires",
+]
 
 
 def provider_error(exc: Exception) -> str:
@@ -62,9 +68,10 @@ def timeline(batch: BatchJob) -> list[dict]:
         if seconds is not None:
             label = name.removesuffix("_at").replace("_", " ")
             events.append({"at": datetime.fromtimestamp(seconds, tz=UTC), "event": label, "source": "provider"})
-    events.sort(key=lambda event: event["at"])
+    start = batch.created_at.replace(microsecond=0)
+    events.sort(key=lambda event: (event["at"].replace(microsecond=0), TIMELINE_ORDER.index(event["event"])))
     for event in events:
-        event["after"] = display.age(batch.created_at, event["at"]) if event["at"] >= batch.created_at else "-"
+        event["after"] = display.age(start, event["at"]) if event["at"] >= start else "-"
     return events
 
 
@@ -146,8 +153,8 @@ class BatchJobAdmin(RecruitModelAdmin):
         items = (
             items.select_related("cv", "job", "prediction")
             .only(
-                "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-                "cv__source_name", "job__title", "prediction__rank",
+                "batch", "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
+                "cv", "cv__source_name", "job", "job__title", "prediction", "prediction__rank",
             )
             .order_by(FAILED_FIRST, "pk")
         )
@@ -194,7 +201,7 @@ class BatchJobAdmin(RecruitModelAdmin):
                 report = operations.poll_now(batch, service_for(batch))
             except (openai.APIError, ImproperlyConfigured) as exc:
                 error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-                self.message_user(request, f"{batch.provider_batch_id}: poll failed: {error}", messages.ERROR)
+                self.message_user(request, f"{batch}: poll failed: {error}", messages.ERROR)
                 continue
             batch.refresh_from_db()
             if report is not None and not report.skipped:
@@ -207,7 +214,7 @@ class BatchJobAdmin(RecruitModelAdmin):
                 outcome = f"{batch.status} ({batch.completed} completed, {batch.failed} failed of {batch.total})"
                 level = messages.INFO
             self._audit(request, batch, "poll now", outcome)
-            self.message_user(request, f"{batch.provider_batch_id}: {outcome}", level)
+            self.message_user(request, f"{batch}: {outcome}", level)
         self._skipped(request, queryset.filter(ingested_at__isnull=False), "already ingested, nothing to poll")
 
     @admin.action(description="Cancel", permissions=["operate"])
@@ -215,18 +222,18 @@ class BatchJobAdmin(RecruitModelAdmin):
         for batch in queryset.order_by("pk"):
             if batch.is_terminal:
                 self.message_user(
-                    request, f"{batch.provider_batch_id}: already {batch.status}, nothing to cancel", messages.INFO
+                    request, f"{batch}: already {batch.status}, nothing to cancel", messages.INFO
                 )
                 continue
             try:
                 batch = operations.cancel(batch, service_for(batch))
             except (openai.APIError, ImproperlyConfigured) as exc:
                 error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-                self.message_user(request, f"{batch.provider_batch_id}: cancel failed: {error}", messages.ERROR)
+                self.message_user(request, f"{batch}: cancel failed: {error}", messages.ERROR)
                 continue
             outcome = f"now {batch.status}; unfinished items go back to pending when it is ingested"
             self._audit(request, batch, "cancel", outcome)
-            self.message_user(request, f"{batch.provider_batch_id}: {outcome}", messages.SUCCESS)
+            self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS)
 
     @admin.action(description="Retry failed items", permissions=["operate"])
     def retry_failed_items(self, request, queryset):
@@ -235,11 +242,11 @@ class BatchJobAdmin(RecruitModelAdmin):
             if moved:
                 outcome = f"{moved} rows sent back to pending with fresh attempts; the next submit batches them"
                 self._audit(request, batch, "retry failed items", outcome)
-                self.message_user(request, f"{batch.provider_batch_id}: {outcome}", messages.SUCCESS)
+                self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS)
             else:
                 self.message_user(
                     request,
-                    f"{batch.provider_batch_id}: no rows to retry (its failed items' rows are pending again or done)",
+                    f"{batch}: no rows to retry (its failed items' rows are pending again or done)",
                     messages.INFO,
                 )
 
@@ -248,14 +255,14 @@ class BatchJobAdmin(RecruitModelAdmin):
         for batch in queryset.order_by("pk"):
             if not batch.is_terminal:
                 self.message_user(
-                    request, f"{batch.provider_batch_id}: still {batch.status}, poll it instead", messages.WARNING
+                    request, f"{batch}: still {batch.status}, poll it instead", messages.WARNING
                 )
                 continue
             try:
                 report = operations.reingest(batch, service_for(batch))
             except (openai.APIError, ImproperlyConfigured) as exc:
                 error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-                self.message_user(request, f"{batch.provider_batch_id}: re-ingest failed: {error}", messages.ERROR)
+                self.message_user(request, f"{batch}: re-ingest failed: {error}", messages.ERROR)
                 continue
             applied = report.succeeded + report.failed + report.not_run
             outcome = (
@@ -264,7 +271,7 @@ class BatchJobAdmin(RecruitModelAdmin):
                 else "nothing new to apply, every result was already ingested"
             )
             self._audit(request, batch, "re-ingest", outcome)
-            self.message_user(request, f"{batch.provider_batch_id}: {outcome}", messages.SUCCESS)
+            self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS)
 
     def _skipped(self, request, queryset, why: str) -> None:
         ids = list(queryset.values_list("provider_batch_id", flat=True)[:20])
@@ -287,7 +294,7 @@ class BatchItemAdmin(RecruitModelAdmin):
     def changelist_queryset(self, queryset):
         return queryset.select_related("batch").only(
             "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-            "cv_id", "job_id", "prediction_id", "batch__provider_batch_id", "batch__kind",
+            "cv", "job", "prediction", "batch", "batch__provider_batch_id", "batch__kind",
         )
 
     @admin.display(description="batch", ordering="batch")

@@ -50,10 +50,11 @@ class CVAdmin(RecruitModelAdmin):
     ]
 
     def changelist_queryset(self, queryset):
-        # One row per CV: name and email read from the JSON in SQL, the best match as three index lookups
-        # on (cv, ...) predictions; the raw text, the whole resume and the vector are never loaded.
+        # One row per CV: name and email read from the JSON in SQL (so they sort), the best match as three
+        # index lookups on (cv, ...) predictions; the raw text and the vector are never loaded. The resume
+        # itself is, because the row's checkbox is labelled with str(cv), which reads the name from it.
         best = Prediction.objects.filter(cv=OuterRef("pk")).order_by("rank")
-        return queryset.defer("raw_text", "parsed", "embedding").annotate(
+        return queryset.defer("raw_text", "embedding").annotate(
             cv_name=Coalesce(KT("parsed__basics__name"), F("source_name"), output_field=TextField()),
             cv_email=KT("parsed__basics__email"),
             best_job_id=Subquery(best.values("job_id")[:1]),
@@ -98,14 +99,14 @@ class CVAdmin(RecruitModelAdmin):
     def detail_context(self, request, obj: CV) -> dict:
         predictions = (
             obj.predictions.select_related("job")
-            .only("score", "rank", "explanation", "explanation_status", "explanation_error",
-                  "job__title", "job__company", "job__location")
+            .only("cv", "score", "rank", "explanation", "explanation_status", "explanation_error",
+                  "job", "job__title", "job__company", "job__location")
             .order_by("rank")
         )
         history = (
             obj.batch_items.select_related("batch")
-            .only("custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-                  "batch__provider_batch_id", "batch__kind")
+            .only("cv", "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
+                  "batch", "batch__provider_batch_id", "batch__kind")
             .order_by("-pk")[:HISTORY_SHOWN]
         )
         return {"cv": obj, "resume": obj.parsed, "predictions": predictions, "history": history}

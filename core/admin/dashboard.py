@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import TextChoices
 from django.shortcuts import render
 from django.urls import reverse
@@ -138,7 +139,13 @@ def spend_charts(last_day) -> tuple[Chart, Chart, dict]:
 
 
 def dashboard_view(request):
-    """Staff only: routed through ``admin.site.admin_view`` (core.admin.urls)."""
+    """Staff only (routed through ``admin.site.admin_view``), and only those who may view batches.
+
+    The page names batches and counts every table, so a staff account without read access to the
+    pipeline's models is refused it like their change lists.
+    """
+    if not request.user.has_perm("core.view_batchjob"):
+        raise PermissionDenied
     now = timezone.now()
     since = now - timedelta(hours=HOURS)
     last_day = summarize_batches(BatchJob.objects.filter(created_at__gte=since))

@@ -63,7 +63,7 @@ class JobAdmin(RecruitModelAdmin):
         # The (job, -score) index serves this without sorting the job's predictions.
         top = (
             obj.predictions.select_related("cv")
-            .only("score", "rank", "explanation_status", "cv__source_name")
+            .only("job", "score", "rank", "explanation_status", "cv", "cv__source_name")
             .annotate(cv_name=cv_name_expression())
             .order_by("-score")[:TOP_PREDICTIONS_SHOWN]
         )
@@ -141,8 +141,8 @@ class PredictionAdmin(RecruitModelAdmin):
     def changelist_queryset(self, queryset):
         return (
             queryset.select_related("cv", "job")
-            .only("score", "rank", "explanation", "explanation_status", "cv__source_name", "job__title",
-                  "job__company")
+            .only("score", "rank", "explanation", "explanation_status", "cv", "cv__source_name", "job",
+                  "job__title", "job__company")
             .annotate(cv_name=cv_name_expression())
         )
 

@@ -1,0 +1,452 @@
+"""The operator's admin through Django's test client: lists, detail pages, operations, downloads, dashboard.
+
+Every batch here is real: submitted to and polled from the mock engine on this test's own root, which
+is also where the admin's BatchService() reads files and statuses.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+
+from core.admin.display import money
+from core.models import (
+    CV,
+    BatchItem,
+    BatchJob,
+    BatchStatus,
+    EmbeddingStatus,
+    ExplanationStatus,
+    ItemStatus,
+    Job,
+    ParseStatus,
+    Prediction,
+)
+from core.pipeline.poll import poll_open_batches
+from core.pipeline.runner import run_pipeline
+from core.pipeline.selectors import summarize_batches
+from core.pipeline.submit import submit_pending
+from core.services.batch_service import BatchService
+from tests.admin_helpers import matched_and_explained, parse_batch_with_given_up_rows
+from tests.pipeline_helpers import make_cv, make_job, mock_service
+
+pytestmark = pytest.mark.django_db
+
+CORE_MODELS = [BatchJob, BatchItem, CV, Job, Prediction]
+
+
+def changelist(model) -> str:
+    return reverse(f"admin:core_{model._meta.model_name}_changelist")
+
+
+def change(obj) -> str:
+    return reverse(f"admin:core_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def operate(obj, name: str) -> str:
+    return reverse(f"admin:core_{obj._meta.model_name}_operate", args=[obj.pk, name])
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+# --- registration and read-mostly pages ----------------------------------------------------------
+@pytest.mark.parametrize("model", CORE_MODELS, ids=lambda model: model.__name__)
+def test_every_model_is_registered_and_read_only(admin_client, model):
+    assert admin.site.is_registered(model)
+    model_admin = admin.site._registry[model]
+    assert model_admin.show_full_result_count is False
+    assert admin_client.get(reverse(f"admin:core_{model._meta.model_name}_add")).status_code == 403
+    page = admin_client.get(changelist(model))
+    assert page.status_code == 200
+    assert reverse(f"admin:core_{model._meta.model_name}_add") not in text(page)
+
+
+def test_the_admin_index_links_to_the_dashboard(admin_client):
+    page = admin_client.get(reverse("admin:index"))
+    assert f'href="{reverse("recruit-dashboard")}"' in text(page)
+
+
+# --- BatchJob ------------------------------------------------------------------------------------
+def test_batch_list_shows_status_badge_progress_cost_and_filters(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    page = admin_client.get(changelist(BatchJob))
+    html = text(page)
+    assert batch.provider_batch_id in html
+    assert 'class="rc-badge rc-ok" data-status="completed">Completed<' in html
+    assert f'<span class="rc-progress-text">{batch.completed} / {batch.failed} / {batch.total}</span>' in html
+    assert money(batch.estimated_cost) in html
+    for name in ("kind", "status", "backend"):
+        assert f"?{name}__exact=" in html
+    assert batch.provider_batch_id in text(admin_client.get(changelist(BatchJob) + "?kind__exact=cv_parse"))
+    assert batch.provider_batch_id not in text(admin_client.get(changelist(BatchJob) + "?kind__exact=explanation"))
+    assert batch.provider_batch_id not in text(admin_client.get(changelist(BatchJob) + "?status__exact=failed"))
+    assert batch.provider_batch_id in text(admin_client.get(changelist(BatchJob) + f"?q={batch.provider_batch_id}"))
+
+
+def test_batch_detail_shows_timeline_failed_items_first_and_downloads(admin_client):
+    batch = parse_batch_with_given_up_rows(cvs=12)
+    page = admin_client.get(change(batch))
+    html = text(page)
+    assert page.context["recruit_operations"]
+    events = [event["event"] for event in page.context["timeline"]]
+    assert events[0] == "created here" and "submitted" in events and "results ingested" in events
+    assert {"in progress", "completed", "expires"} <= set(events)
+    statuses = [item.status for item in page.context["items_page"]]
+    failed = statuses.count(ItemStatus.FAILED)
+    assert failed == batch.failed and statuses[:failed] == [ItemStatus.FAILED] * failed
+    first_failed = page.context["items_page"][0]
+    assert first_failed.error_code and first_failed.error_message in html
+    assert change(first_failed.cv) in html
+    for which in ("input", "output", "error"):
+        assert reverse("admin:core_batchjob_download", args=[batch.pk, which]) in html
+    # Not offered: a finished batch cannot be polled or cancelled.
+    labels = [operation["name"] for operation in page.context["recruit_operations"]]
+    assert labels == ["retry_failed_items", "reingest"]
+    only_failed = admin_client.get(change(batch) + "?items_status=failed")
+    assert {item.status for item in only_failed.context["items_page"]} == {ItemStatus.FAILED}
+
+
+def test_batch_detail_paginates_items(admin_client):
+    service = mock_service()
+    for n in range(60):
+        make_cv(n)
+    [batch] = submit_pending("cv_parse", service)
+    first = admin_client.get(change(batch))
+    assert len(first.context["items_page"]) == 50 and first.context["items_page"].paginator.num_pages == 2
+    second = admin_client.get(change(batch) + "?items_page=2")
+    assert len(second.context["items_page"]) == 10
+    seen = {item.pk for item in first.context["items_page"]} | {item.pk for item in second.context["items_page"]}
+    assert len(seen) == 60
+
+
+def test_batch_detail_shows_the_providers_batch_errors(admin_client, settings):
+    settings.MOCK_BATCH_ENQUEUED_TOKEN_LIMIT = 10
+    service = mock_service()
+    for n in range(3):
+        make_cv(n)
+    [batch] = submit_pending("cv_parse", service)
+    poll_open_batches(service)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    page = admin_client.get(change(batch))
+    assert "token_limit_exceeded" in text(page)
+    assert page.context["batch_error_count"] == len(batch.errors) >= 1
+    assert {item.status for item in page.context["items_page"]} == {ItemStatus.NOT_RUN}
+
+
+def test_download_streams_the_batch_files(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    service = BatchService()
+    for which, file_id in (("input", batch.input_file_id), ("output", batch.output_file_id),
+                           ("error", batch.error_file_id)):
+        response = admin_client.get(reverse("admin:core_batchjob_download", args=[batch.pk, which]))
+        assert response.status_code == 200 and response.streaming
+        assert response["Content-Disposition"] == f'attachment; filename="{batch.provider_batch_id}_{which}.jsonl"'
+        assert b"".join(response.streaming_content) == b"".join(service.file_content(file_id))
+    error_lines = b"".join(
+        admin_client.get(reverse("admin:core_batchjob_download", args=[batch.pk, "error"])).streaming_content
+    ).splitlines()
+    assert len(error_lines) == batch.failed
+
+
+def test_download_of_a_file_the_batch_does_not_have_is_404(admin_client):
+    service = mock_service()
+    make_cv(1)
+    [batch] = submit_pending("cv_parse", service)
+    poll_open_batches(service)
+    batch.refresh_from_db()
+    assert batch.error_file_id == ""
+    assert admin_client.get(reverse("admin:core_batchjob_download", args=[batch.pk, "error"])).status_code == 404
+    assert admin_client.get(reverse("admin:core_batchjob_download", args=[batch.pk, "secrets"])).status_code == 404
+    assert admin_client.get(reverse("admin:core_batchjob_download", args=[batch.pk + 99, "input"])).status_code == 404
+
+
+def test_download_of_a_file_the_provider_lost_is_404(admin_client, settings):
+    batch = parse_batch_with_given_up_rows()
+    BatchService().client.files.delete(batch.output_file_id)
+    response = admin_client.get(reverse("admin:core_batchjob_download", args=[batch.pk, "output"]))
+    assert response.status_code == 404
+
+
+# --- BatchJob operations ---------------------------------------------------------------------------
+def test_retry_failed_items_sends_given_up_rows_back_once(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    given_up = CV.objects.filter(parse_status=ParseStatus.FAILED).count()
+    response = admin_client.post(operate(batch, "retry_failed_items"), follow=True)
+    assert response.redirect_chain[-1][0] == change(batch)
+    assert messages_of(response) == [
+        f"{batch}: {given_up} rows sent back to pending with fresh attempts; the next submit batches them"
+    ]
+    assert set(CV.objects.filter(pk__in=batch.items.filter(status="failed").values("cv")).values_list(
+        "parse_status", "parse_attempts")) == {(ParseStatus.PENDING, 0)}
+    assert LogEntry.objects.filter(object_id=str(batch.pk), change_message__startswith="retry failed items").exists()
+    again = admin_client.post(operate(batch, "retry_failed_items"), follow=True)
+    assert "no rows to retry" in messages_of(again)[0]
+
+
+def test_changelist_action_retries_several_batches(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    response = admin_client.post(
+        changelist(BatchJob), {"action": "retry_failed_items", "_selected_action": [batch.pk]}, follow=True
+    )
+    assert "rows sent back to pending" in messages_of(response)[0]
+    assert not CV.objects.filter(parse_status=ParseStatus.FAILED).exists()
+
+
+def test_poll_now_completes_and_ingests_an_open_batch(admin_client):
+    for n in range(4):
+        make_cv(n)
+    [batch] = submit_pending("cv_parse", mock_service())
+    page = admin_client.get(change(batch))
+    assert [operation["name"] for operation in page.context["recruit_operations"]] == ["poll_now", "cancel_batches"]
+    response = admin_client.post(operate(batch, "poll_now"), follow=True)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMPLETED and batch.ingested_at is not None
+    assert messages_of(response)[0].startswith(f"{batch}: completed; ingested 4 succeeded")
+    assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.PARSED}
+    again = admin_client.post(operate(batch, "poll_now"), follow=True)
+    assert "already ingested" in messages_of(again)[0]
+
+
+def test_cancel_then_poll_returns_the_rows_to_pending(admin_client):
+    for n in range(3):
+        make_cv(n)
+    [batch] = submit_pending("cv_parse", mock_service(latency=3600))
+    response = admin_client.post(operate(batch, "cancel_batches"), follow=True)
+    batch.refresh_from_db()
+    assert batch.status in (BatchStatus.CANCELLING, BatchStatus.CANCELLED)
+    assert f"{batch}: now {batch.status}" in messages_of(response)[0]
+    for _ in range(50):
+        admin_client.post(operate(batch, "poll_now"))
+        batch.refresh_from_db()
+        if batch.ingested_at:
+            break
+    assert batch.status == BatchStatus.CANCELLED
+    assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.PENDING}
+    finished = admin_client.post(changelist(BatchJob), {"action": "cancel_batches", "_selected_action": [batch.pk]},
+                                 follow=True)
+    assert "nothing to cancel" in messages_of(finished)[-1]
+
+
+def test_reingest_is_idempotent(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    before = list(CV.objects.order_by("pk").values_list("parse_status", "parse_attempts", "parsed"))
+    items_before = list(batch.items.order_by("pk").values_list("status", "error_code"))
+    response = admin_client.post(operate(batch, "reingest"), follow=True)
+    assert messages_of(response) == [f"{batch}: nothing new to apply, every result was already ingested"]
+    assert list(CV.objects.order_by("pk").values_list("parse_status", "parse_attempts", "parsed")) == before
+    assert list(batch.items.order_by("pk").values_list("status", "error_code")) == items_before
+    batch.refresh_from_db()
+    assert batch.ingested_at is not None
+
+
+def test_reingest_of_an_open_batch_is_refused(admin_client):
+    make_cv(1)
+    [batch] = submit_pending("cv_parse", mock_service(latency=3600))
+    response = admin_client.post(changelist(BatchJob), {"action": "reingest", "_selected_action": [batch.pk]},
+                                 follow=True)
+    assert "poll it instead" in messages_of(response)[0]
+
+
+def test_unknown_operation_is_404(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    assert admin_client.post(operate(batch, "delete_everything")).status_code == 404
+
+
+# --- BatchItem -------------------------------------------------------------------------------------
+def test_batch_item_list_links_items_to_their_batch_and_row(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    html = text(admin_client.get(changelist(BatchItem) + f"?batch__id__exact={batch.pk}&status__exact=failed"))
+    failed = batch.items.filter(status=ItemStatus.FAILED)
+    for item in failed:
+        assert item.custom_id in html and change(item.cv) in html
+    assert change(batch) in html
+    succeeded = batch.items.filter(status=ItemStatus.SUCCEEDED).first()
+    assert f">{succeeded.custom_id}<" not in html
+
+
+# --- CVs, jobs, predictions --------------------------------------------------------------------------
+def test_cv_list_shows_resume_name_email_statuses_and_best_match(admin_client):
+    matched_and_explained()
+    cv = CV.objects.filter(predictions__rank=1).first()
+    best = Prediction.objects.select_related("job").get(cv=cv, rank=1)
+    html = text(admin_client.get(changelist(CV)))
+    assert cv.parsed["basics"]["name"] in html and cv.parsed["basics"]["email"] in html
+    assert change(best.job) in html and f"{best.score:.3f}" in html
+    found = text(admin_client.get(changelist(CV) + "?q=" + cv.parsed["basics"]["name"].split()[0]))
+    assert cv.parsed["basics"]["email"] in found
+    assert cv.parsed["basics"]["email"] not in text(admin_client.get(changelist(CV) + "?parse_status__exact=failed"))
+    assert cv.parsed["basics"]["email"] in text(admin_client.get(changelist(CV) + "?matched=yes"))
+
+
+def test_cv_detail_shows_the_parsed_resume_raw_text_and_explained_matches(admin_client):
+    matched_and_explained()
+    cv = CV.objects.filter(predictions__rank=1).first()
+    page = admin_client.get(change(cv))
+    html = text(page)
+    resume = cv.parsed
+    assert resume["basics"]["name"] in html
+    assert resume["work"][0]["position"] in html
+    assert resume["skills"][0]["name"] in html
+    assert cv.raw_text.splitlines()[2].split("|")[0].strip() in html
+    predictions = list(page.context["predictions"])
+    assert [prediction.rank for prediction in predictions] == sorted(prediction.rank for prediction in predictions)
+    explained = [prediction for prediction in predictions if prediction.explanation_status == ExplanationStatus.DONE]
+    assert explained and all(prediction.explanation.split(".")[0] in html for prediction in explained)
+    assert "768 dimensions" in html
+
+
+def test_cv_actions_reparse_reembed_rematch(admin_client):
+    matched_and_explained(cvs=2)
+    cv = CV.objects.first()
+    admin_client.post(operate(cv, "reparse"))
+    cv.refresh_from_db()
+    assert (cv.parse_status, cv.parse_attempts) == (ParseStatus.PENDING, 0)
+    response = admin_client.post(
+        changelist(CV), {"action": "reembed", "_selected_action": list(CV.objects.values_list("pk", flat=True))},
+        follow=True,
+    )
+    assert messages_of(response)[-1] == "2 CVs will be embedded again by the next batch."
+    assert set(CV.objects.values_list("embedding_status", flat=True)) == {EmbeddingStatus.PENDING}
+    response = admin_client.post(operate(cv, "rematch"), follow=True)
+    assert messages_of(response) == ["1 CVs will be ranked against the jobs again by the next match run."]
+    cv.refresh_from_db()
+    assert cv.last_matched_at is None
+
+
+def test_reparse_leaves_cvs_in_flight_alone(admin_client):
+    for n in range(2):
+        make_cv(n)
+    submit_pending("cv_parse", mock_service(latency=3600))
+    response = admin_client.post(
+        changelist(CV), {"action": "reparse", "_selected_action": list(CV.objects.values_list("pk", flat=True))},
+        follow=True,
+    )
+    assert messages_of(response) == [
+        "0 CVs will be parsed again by the next parse batch (2 skipped: a batch has them in flight)."
+    ]
+    assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.QUEUED}
+
+
+def test_prediction_filters_by_job_score_and_explanation(admin_client):
+    matched_and_explained()
+    job = Job.objects.get(external_id="JOB-0")
+    for query in (f"job={job.pk}", f"job={job.external_id}"):
+        page = admin_client.get(changelist(Prediction) + "?" + query)
+        shown = {prediction.job_id for prediction in page.context["cl"].result_list}
+        assert shown == {job.pk}
+    high = admin_client.get(changelist(Prediction) + "?score=0.4-0.6").context["cl"].result_list
+    assert high and all(0.4 <= prediction.score < 0.6 for prediction in high)
+    done = admin_client.get(changelist(Prediction) + "?explanation_status__exact=done").context["cl"].result_list
+    assert done and {prediction.explanation_status for prediction in done} == {ExplanationStatus.DONE}
+    assert set(done) == set(Prediction.objects.filter(explanation_status="done"))
+
+
+def test_job_detail_ranks_its_candidates(admin_client):
+    matched_and_explained()
+    job = Job.objects.get(external_id="JOB-0")
+    page = admin_client.get(change(job))
+    scores = [prediction.score for prediction in page.context["top_predictions"]]
+    assert scores == sorted(scores, reverse=True) and scores
+    assert f"?job={job.pk}" in text(page)
+
+
+# --- dashboard --------------------------------------------------------------------------------------
+def test_dashboard_counts_and_spend(admin_client):
+    batch = parse_batch_with_given_up_rows()
+    page = admin_client.get(reverse("recruit-dashboard"))
+    assert page.status_code == 200
+    html = text(page)
+    charts = {chart.title: {bar.label: bar.value for bar in chart.bars} for chart in page.context["row_charts"]}
+    assert charts["CVs by parse status"] == {
+        "Pending": 0,
+        "Queued": 0,
+        "Parsed": CV.objects.filter(parse_status="parsed").count(),
+        "Failed": CV.objects.filter(parse_status="failed").count(),
+    }
+    batches = {chart.title: {bar.label: bar.value for bar in chart.bars} for chart in page.context["batch_charts"]}
+    assert batches["Batches by status"]["Completed"] == 1 and batches["Batches by kind"]["CV parse"] == 1
+    summary = summarize_batches(BatchJob.objects.all())
+    last_day = page.context["last_day"]
+    assert (last_day.requests, last_day.failed) == (batch.total, batch.failed)
+    assert f'<strong id="stat-failed">{batch.failed}</strong>' in html
+    assert page.context["savings"]["batch"] == money(summary.batch_cost)
+    assert page.context["savings"]["synchronous"] == money(summary.synchronous_cost)
+    assert summary.synchronous_cost > summary.batch_cost > Decimal(0)
+    hour_bars = page.context["hourly"]["bars"]
+    assert sum(1 for bar in hour_bars if float(bar["failed_h"]) > 0) == 1
+    # Offline: no stylesheet, script or font from another host.
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+# --- no query per row ----------------------------------------------------------------------------------
+def _list_urls() -> list[str]:
+    urls = [changelist(model) for model in CORE_MODELS]
+    urls += [changelist(Prediction) + "?score=0.0-&explanation_status__exact=done", changelist(CV) + "?q=Weber"]
+    return urls
+
+
+def _queries_per_page(client, django_assert_max_num_queries) -> dict[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for url in _list_urls():
+        with django_assert_max_num_queries(MAX_LIST_QUERIES), CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        counts[url] = len(captured)
+    return counts
+
+
+MAX_LIST_QUERIES = 10
+
+
+def test_change_lists_run_the_same_few_queries_however_many_rows(admin_client, django_assert_max_num_queries):
+    matched_and_explained(cvs=2, jobs=3)
+    few = _queries_per_page(admin_client, django_assert_max_num_queries)
+    # Many more rows of every kind: more CVs, jobs, predictions, batches and items than a page holds.
+    for n in range(60):
+        make_cv(200 + n)
+    for n in range(10, 16):
+        make_job(n, f"Analyst {n}", ["SQL", "Python"])
+    run_pipeline(mock_service())
+    assert Prediction.objects.count() > 100 and BatchItem.objects.count() > 100 and CV.objects.count() > 60
+    many = _queries_per_page(admin_client, django_assert_max_num_queries)
+    assert many == few
+
+
+def test_detail_pages_run_the_same_few_queries_however_many_items_or_matches(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url: str) -> int:
+        admin_client.get(url)  # the first request caches the content type its history link needs
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured)
+
+    small = parse_batch_with_given_up_rows(cvs=4)
+    matched_and_explained(cvs=1, jobs=2)
+    few = CV.objects.get(source_name="cv-100.txt")
+    counts_small = (queries(change(small)), queries(change(few)))
+
+    large = parse_batch_with_given_up_rows(cvs=70, first=1000)
+    for n in range(10, 22):
+        make_job(n, f"Analyst {n}", ["SQL", "Python"])
+    make_cv(2000)
+    run_pipeline(mock_service())
+    many = CV.objects.get(source_name="cv-2000.txt")
+    assert large.items.count() > 50 and many.predictions.count() > few.predictions.count()
+    assert (queries(change(large)), queries(change(many))) == counts_small
+    assert max(counts_small) <= 16

@@ -1,0 +1,189 @@
+"""The admin in a real browser: headless Debian Chromium driven by Playwright against the live server.
+
+Each test logs in as staff, walks an operator's path and saves a screenshot of every page it checks
+in its temporary directory. Skipped, saying why, where Chromium or Playwright is missing; CI installs
+Debian's chromium (.ci/run) so it always runs there.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from core.models import CV, BatchItem, ItemStatus, ParseStatus, Prediction
+from tests.admin_helpers import (
+    PASSWORD,
+    build_world,
+    matched_and_explained,
+    parse_batch_with_given_up_rows,
+    read_urls,
+    staff_user,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() or shutil.which("chromium")),
+        reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def page(live_server, monkeypatch, tmp_path):
+    """A logged-out browser page; the live server serves the admin's static files itself."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it
+    # are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=live_server.url)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+            # ORM calls made while Playwright runs get their own connection (its greenlet has its own
+            # context); close it here or it outlives the test and blocks dropping the test database.
+            connections.close_all()
+
+
+def log_in(page) -> None:
+    staff_user()
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    sync_api.expect(page.locator("#user-tools")).to_contain_text("operator")
+
+
+def snap(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_operator_opens_the_dashboard_and_retries_a_batchs_failed_items(page, tmp_path):
+    batch = parse_batch_with_given_up_rows()
+    failed_items = BatchItem.objects.filter(batch=batch, status=ItemStatus.FAILED).count()
+    given_up = CV.objects.filter(parse_status=ParseStatus.FAILED).count()
+    expect = sync_api.expect
+    log_in(page)
+
+    # The admin index links to the dashboard.
+    page.click("#recruit-dashboard-link a")
+    expect(page).to_have_url(re.compile(r"/admin/dashboard/$"))
+    expect(page.locator("h1")).to_have_text("Pipeline dashboard")
+    expect(page.locator("#backend")).to_contain_text("mock")
+    expect(page.locator("#stat-requests")).to_have_text(str(batch.total))
+    expect(page.locator("#stat-failed")).to_have_text(str(failed_items))
+    parse_chart = page.locator(".rc-chart", has_text="CVs by parse status")
+    expect(parse_chart.locator(".rc-bar-row[data-label=Failed] .rc-bar-value")).to_have_text(str(given_up))
+    expect(page.locator("#spend")).to_contain_text("synchronous prices")
+    expect(page.locator(".rc-svg rect.rc-svg-failed")).not_to_have_count(0)
+    snap(page, tmp_path, "dashboard")
+
+    # The batch list: status badge and progress of completed / failed / total.
+    page.goto("/admin/core/batchjob/")
+    row = page.locator("#result_list tbody tr", has_text=batch.provider_batch_id)
+    expect(row.locator(".rc-badge")).to_have_text("Completed")
+    expect(row.locator(".rc-progress-text")).to_have_text(f"{batch.completed} / {batch.failed} / {batch.total}")
+    expect(page.locator("#changelist-filter")).to_contain_text("By kind")
+    snap(page, tmp_path, "batch_list")
+
+    # The batch: failed items first, with their errors and links to the CVs; timeline; downloads.
+    row.locator("th a").click()
+    expect(page.locator("#items tbody tr.rc-item").first).to_have_attribute("data-status", "failed")
+    expect(page.locator("#items tr.rc-item[data-status=failed]")).to_have_count(failed_items)
+    expect(page.locator("#items tr.rc-item[data-status=failed]").first).to_contain_text("HTTP")
+    expect(page.locator("#items tr.rc-item").first.locator("a[href*='/admin/core/cv/']")).to_have_count(1)
+    expect(page.locator("#timeline")).to_contain_text("results ingested")
+    expect(page.locator("#downloads a", has_text="error file")).to_have_count(1)
+    snap(page, tmp_path, "batch_detail")
+
+    with page.expect_download() as download_info:
+        page.click("#downloads a:has-text('error file')")
+    download = download_info.value
+    assert download.suggested_filename == f"{batch.provider_batch_id}_error.jsonl"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert len(saved.read_text().splitlines()) == failed_items
+
+    # Retry failed items: a POST with the CSRF token; the page says what happened.
+    page.click("#operations button:has-text('Retry failed items')")
+    expect(page.locator(".messagelist .success")).to_contain_text(f"{given_up} rows sent back to pending")
+    snap(page, tmp_path, "batch_after_retry")
+    assert not CV.objects.filter(parse_status=ParseStatus.FAILED).exists()
+
+    # Nothing left to retry the second time.
+    page.click("#operations button:has-text('Retry failed items')")
+    expect(page.locator(".messagelist .info")).to_contain_text("no rows to retry")
+
+
+def test_operator_reads_a_cv_with_its_matches_and_explanations(page, tmp_path):
+    matched_and_explained()
+    cv = CV.objects.filter(predictions__rank=1).first()
+    best = Prediction.objects.select_related("job").get(cv=cv, rank=1)
+    assert best.explanation
+    expect = sync_api.expect
+    log_in(page)
+
+    page.goto("/admin/core/cv/")
+    row = page.locator("#result_list tbody tr", has_text=cv.parsed["basics"]["email"])
+    expect(row).to_contain_text(cv.parsed["basics"]["name"])
+    expect(row.locator(".rc-badge").first).to_have_text("Parsed")
+    expect(row).to_contain_text(best.job.title)
+    snap(page, tmp_path, "cv_list")
+
+    row.locator("th a").click()
+    expect(page.locator("#resume h3").first).to_contain_text(cv.parsed["basics"]["name"])
+    expect(page.locator("#resume")).to_contain_text("Experience")
+    expect(page.locator("#raw-text pre")).to_contain_text(cv.raw_text.splitlines()[0])
+    first_match = page.locator("#matches tr.rc-match").first
+    expect(first_match).to_contain_text(best.job.title)
+    expect(first_match.locator(".rc-explanation")).to_have_text(best.explanation.strip())
+    expect(page.locator("#history")).to_contain_text("CV parse")
+    snap(page, tmp_path, "cv_detail")
+
+    # From the match to the job's own page, which ranks its candidates.
+    first_match.locator("a[href*='/admin/core/job/']").click()
+    expect(page.locator("#top-candidates")).to_contain_text(cv.parsed["basics"]["name"])
+    snap(page, tmp_path, "job_detail")
+
+
+def test_an_anonymous_visitor_sees_only_the_login_page(page, tmp_path):
+    world = build_world()
+    expect = sync_api.expect
+    urls = read_urls(world)
+    assert len(urls) >= 20
+    for index, url in enumerate(urls):
+        page.goto(url)
+        expect(page.locator("#login-form")).to_be_visible()
+        assert re.search(r"/admin/login/\?next=", page.url), url
+        content = page.content()
+        for value in world["data"]:
+            assert value not in content, (url, value)
+        if index in (0, 1, len(urls) - 1):
+            snap(page, tmp_path, f"anonymous_{index}")
