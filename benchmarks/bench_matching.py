@@ -28,6 +28,7 @@ def main():
     setup_django(**({"MATCH_EF_SEARCH": str(args.ef_search)} if args.ef_search else {}))
 
     from django.conf import settings
+    from django.core.management import call_command
     from django.db import connection
 
     from core.matching.batch_matcher import match_pending_cvs
@@ -40,8 +41,9 @@ def main():
 
     now = datetime.now(UTC)
     load_start = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX job_embedding_hnsw; DROP INDEX cv_embedding_hnsw")
+    # Bulk-load without the HNSW indexes (migration 0004) and build them afterwards, as a real bulk
+    # load would: building is much cheaper than inserting row by row into the graph.
+    call_command("migrate", "core", "0003", verbosity=0)
     copy_vectors(
         "core_job",
         "external_id, title, company, location, description, skills, embedding, embedding_status, "
@@ -93,14 +95,8 @@ def main():
     )
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '1GB'")
-        cursor.execute(
-            "CREATE INDEX job_embedding_hnsw ON core_job USING hnsw (embedding vector_cosine_ops)"
-            " WITH (m = 16, ef_construction = 64)"
-        )
-        cursor.execute(
-            "CREATE INDEX cv_embedding_hnsw ON core_cv USING hnsw (embedding vector_cosine_ops)"
-            " WITH (m = 16, ef_construction = 64)"
-        )
+    call_command("migrate", "core", verbosity=0)
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE core_job; ANALYZE core_cv")
     print(
         f"loaded {args.jobs} jobs and {args.cvs} CVs and built both HNSW indexes in "

@@ -9,7 +9,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
 
 def content_hash(text: str) -> str:
@@ -45,8 +45,13 @@ class ExplanationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-def _hnsw_cosine_index(name: str) -> HnswIndex:
-    return HnswIndex(name=name, fields=["embedding"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"])
+# Both embedding columns have an HNSW cosine index over the vector cast to half precision (pgvector's
+# halfvec), created by migration 0004 in SQL because Django cannot put an operator class on a cast
+# expression. The column keeps full precision; the index is half the size, so a search reads half the
+# memory: matching runs about 30% faster per CV and inserts cost less, with the ranking practically
+# unchanged (recall in docs/BENCHMARKS.md). A query uses it only when it orders by the same expression:
+# ``ORDER BY embedding::halfvec(N) <=> %s::halfvec(N)``.
+HNSW_INDEXES = {"core_cv": "cv_embedding_hnsw", "core_job": "job_embedding_hnsw"}
 
 
 class CV(TimestampedModel):
@@ -72,7 +77,6 @@ class CV(TimestampedModel):
         verbose_name = "CV"
         verbose_name_plural = "CVs"
         ordering = ["-created_at"]
-        indexes = [_hnsw_cosine_index("cv_embedding_hnsw")]
 
     def __str__(self) -> str:
         return self.display_name
@@ -106,7 +110,6 @@ class Job(TimestampedModel):
 
     class Meta:
         ordering = ["title", "external_id"]
-        indexes = [_hnsw_cosine_index("job_embedding_hnsw")]
 
     def __str__(self) -> str:
         return f"{self.title} at {self.company}" if self.company else self.title

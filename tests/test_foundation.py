@@ -52,7 +52,8 @@ def test_schema_has_vector_extension_and_hnsw_cosine_indexes():
         ("core_cv", "cv_embedding_hnsw"),
         ("core_job", "job_embedding_hnsw"),
     ]
-    assert all("vector_cosine_ops" in definition for _, _, definition in rows)
+    # Half-precision HNSW over the full-precision column (see core.models._hnsw_cosine_index).
+    assert all("((embedding)::halfvec(768)) halfvec_cosine_ops" in definition for _, _, definition in rows), rows
 
 
 @pytest.mark.django_db

@@ -32,10 +32,11 @@ matches AS (
            row_number() OVER (PARTITION BY chunk.id ORDER BY m.distance, m.job_id) AS rank
     FROM chunk
     CROSS JOIN LATERAL (
+        -- Candidates come from the half-precision index; scores and ranks from the full vectors.
         SELECT j.id AS job_id, j.embedding <=> chunk.embedding AS distance
         FROM core_job j
         WHERE j.is_active AND j.embedding IS NOT NULL
-        ORDER BY j.embedding <=> chunk.embedding
+        ORDER BY j.embedding::halfvec(%(dims)s) <=> chunk.embedding::halfvec(%(dims)s)
         LIMIT %(top_k)s
     ) m
 ),
@@ -114,6 +115,7 @@ def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
             {
                 "cv_ids": cv_ids,
                 "top_k": top_k,
+                "dims": settings.EMBEDDING_DIMENSIONS,
                 "pending": ExplanationStatus.PENDING,
                 "queued": ExplanationStatus.QUEUED,
                 "epsilon": SCORE_EPSILON,
