@@ -18,7 +18,3 @@ def synchronous_cost(model: str, input_tokens: int, output_tokens: int) -> Decim
 def batch_cost(model: str, input_tokens: int, output_tokens: int) -> Decimal:
     discount = Decimal(str(settings.BATCH_PRICE_DISCOUNT))
     return (synchronous_cost(model, input_tokens, output_tokens) * discount).quantize(Decimal("0.000001"))
-
-
-def is_priced(model: str) -> bool:
-    return model in settings.OPENAI_PRICES_PER_MILLION_TOKENS

@@ -64,6 +64,3 @@ class BatchKindSpec(ABC):
         Returns the rows whose response could not be used (invalid JSON, a refusal, a vector of the
         wrong size, ...) mapped to the reason; the engine fails or retries those.
         """
-
-    def queryset_for(self, row_ids) -> models.QuerySet:
-        return self.model.objects.filter(pk__in=row_ids)

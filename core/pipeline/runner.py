@@ -44,7 +44,6 @@ class RunResult:
     batches_ingested: int = 0
     cvs_matched: int = 0
     finished: bool = False  # False: stopped with batches still in flight (run without wait)
-    started_at: float = 0.0
 
 
 def work_remaining() -> bool:
@@ -59,7 +58,7 @@ def run_pipeline(
     on_event: Callable[[PipelineEvent], None] | None = None,
 ) -> RunResult:
     service = service or BatchService()
-    result = RunResult(started_at=time.time())
+    result = RunResult()
     emit = on_event or (lambda event: None)
     while result.passes < max_passes:
         result.passes += 1
