@@ -130,6 +130,26 @@ def test_batch_detail_paginates_items(admin_client):
     assert len(seen) == 60
 
 
+def test_batch_detail_pages_list_every_item_once_failed_first(admin_client):
+    from core.admin.item_pages import STATUS_ORDER
+
+    batch = parse_batch_with_given_up_rows(cvs=130)
+    statuses = set(batch.items.values_list("status", flat=True))
+    assert {ItemStatus.FAILED, ItemStatus.SUCCEEDED} <= statuses
+    rank = {status: index for index, status in enumerate(STATUS_ORDER)}
+    expected = sorted(batch.items.values_list("status", "pk"), key=lambda row: (rank[row[0]], row[1]))
+    shown = []
+    for number in (1, 2, 3):
+        page = admin_client.get(change(batch) + f"?items_page={number}").context["items_page"]
+        shown += [(item.status, item.pk) for item in page]
+    assert shown == expected
+    # Page 2 of the failed items only.
+    failed = [pk for status, pk in expected if status == ItemStatus.FAILED]
+    if len(failed) > 50:
+        page = admin_client.get(change(batch) + "?items_status=failed&items_page=2").context["items_page"]
+        assert [item.pk for item in page] == failed[50:100]
+
+
 def test_batch_detail_shows_the_providers_batch_errors(admin_client, settings):
     settings.MOCK_BATCH_ENQUEUED_TOKEN_LIMIT = 10
     service = mock_service()

@@ -8,7 +8,7 @@ import openai
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.text import Truncator
@@ -16,6 +16,7 @@ from django.utils.text import Truncator
 from core.admin import display
 from core.admin.base import RecruitModelAdmin
 from core.admin.downloads import FILE_FIELDS, service_for, stream_batch_file
+from core.admin.item_pages import STATUS_ORDER, FailedFirstItems
 from core.models import BatchItem, BatchJob, ItemStatus
 from core.pipeline import operations
 from core.pipeline.events import log_batch_event
@@ -24,14 +25,6 @@ from recruit.log_redaction import redact
 
 ITEMS_PER_PAGE = 50
 ERRORS_SHOWN = 200
-# Failed items first, then those that never ran, then the rest: what an operator opens a batch for.
-FAILED_FIRST = Case(
-    When(status=ItemStatus.FAILED, then=Value(0)),
-    When(status=ItemStatus.NOT_RUN, then=Value(1)),
-    When(status=ItemStatus.QUEUED, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 OUR_TIMESTAMPS = {
     "created_at": "created here",
     "submitted_at": "submitted",
@@ -144,23 +137,19 @@ class BatchJobAdmin(RecruitModelAdmin):
         return stream_batch_file(batch, which)
 
     def detail_context(self, request, batch: BatchJob) -> dict:
-        items = batch.items.all()
-        status_filter = request.GET.get("items_status")
-        if status_filter in ItemStatus.values:
-            items = items.filter(status=status_filter)
-        else:
-            status_filter = ""
-        items = (
-            items.select_related("cv", "job", "prediction")
-            .only(
-                "batch", "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-                "cv", "cv__source_name", "job", "job__title", "prediction", "prediction__rank",
-            )
-            .order_by(FAILED_FIRST, "pk")
-        )
-        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("items_page"))
         counts = dict.fromkeys(ItemStatus.values, 0)
         counts.update(batch.items.order_by().values_list("status").annotate(n=Count("pk")))
+        status_filter = request.GET.get("items_status")
+        if status_filter not in ItemStatus.values:
+            status_filter = ""
+        items = batch.items.select_related("cv", "job", "prediction").only(
+            "batch", "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
+            "cv", "cv__source_name", "job", "job__title", "prediction", "prediction__rank",
+        )
+        statuses = [status_filter] if status_filter else STATUS_ORDER
+        page = Paginator(FailedFirstItems(items, counts, statuses), ITEMS_PER_PAGE).get_page(
+            request.GET.get("items_page")
+        )
         return {
             "batch": batch,
             "timeline": timeline(batch),
@@ -283,13 +272,24 @@ class BatchJobAdmin(RecruitModelAdmin):
 class BatchItemAdmin(RecruitModelAdmin):
     list_display = ["custom_id", "batch_link", "kind", "status_badge", "attempt", "error", "row", "finished_at"]
     list_filter = ["status", "batch__kind"]
-    search_fields = ["=custom_id", "=batch__provider_batch_id", "error_code"]
+    # Matched exactly, by get_search_results below; listed so the change list shows its search box.
+    search_fields = ["custom_id", "batch__provider_batch_id", "error_code"]
+    search_help_text = "An item's custom id, its batch's provider id (batch_...) or an error code, exactly."
     ordering = ["-pk"]
     readonly_fields = ["batch_link", "status_badge", "row"]
     fields = [
         "custom_id", "batch_link", "status_badge", "attempt", "error_code", "error_message", "row",
         "created_at", "finished_at",
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact matches: a provider batch id is one index lookup, where icontains would scan every item."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.startswith("batch_"):
+            return queryset.filter(batch__in=BatchJob.objects.filter(provider_batch_id=term).values("pk")), False
+        return queryset.filter(Q(custom_id=term) | Q(error_code=term)), False
 
     def changelist_queryset(self, queryset):
         return queryset.select_related("batch").only(
