@@ -22,14 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("batch_id", nargs="?", help="a BatchJob id or a provider batch id (batch_...)")
         parser.add_argument("--limit", type=positive_int, default=20, help="batches in the table (default 20)")
         parser.add_argument("--kind", choices=BatchKind.values, help="only batches of this kind")
-        parser.add_argument("--open", action="store_true", help="only batches not ingested yet")
+        parser.add_argument("--open", dest="open_only", action="store_true", help="only batches not ingested yet")
         parser.add_argument(
             "--items", type=positive_int, default=20, help="failed items shown for one batch (default 20)"
         )
 
-    def handle(self, *args, batch_id, limit, kind, open, items, **options):
+    def handle(self, *args, batch_id, limit, kind, open_only, items, **options):
         if batch_id is None:
-            self._table(limit, kind, open)
+            self._table(limit, kind, open_only)
         else:
             self._detail(resolve_batch(batch_id), items)
 

@@ -22,7 +22,7 @@ class PollTally:
     """Totals over every round of one command run."""
 
     rounds: int = 0
-    polled: int = 0
+    polled: set[int] = field(default_factory=set)  # batches the provider answered for, in any round
     ingested: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -71,7 +71,6 @@ class Command(BaseCommand):
         before = set(open_batches().values_list("pk", flat=True))
         results = poll_open_batches(service)
         tally.rounds += 1
-        tally.polled += len(results)
         answered = set()
         for batch, report in results:
             answered.add(batch.pk)
@@ -85,6 +84,7 @@ class Command(BaseCommand):
                 event = PipelineEvent("ingest", batch.kind, {"batch": batch.provider_batch_id, "report": report})
                 self.stdout.write(describe_event(event))
         # poll_open_batches logs a batch the provider could not answer for and goes on; name those here.
+        tally.polled |= answered
         tally.unreachable = dict(open_batches().filter(pk__in=before - answered).values_list("pk", "provider_batch_id"))
         if report_open:
             for batch in open_batches().filter(pk__in=answered).order_by("created_at"):
@@ -122,7 +122,7 @@ class Command(BaseCommand):
         still_open = open_batches().count()
         rounds = f" in {tally.rounds} round(s)" if tally.rounds > 1 else ""
         self.stdout.write(
-            f"polled {tally.polled} batch(es){rounds}: {tally.ingested} ingested, {still_open} still open"
+            f"polled {len(tally.polled)} batch(es){rounds}: {tally.ingested} ingested, {still_open} still open"
             + (f", {len(tally.unreachable)} could not be polled" if tally.unreachable else "")
         )
         if tally.ingested:
