@@ -99,8 +99,12 @@ def test_batch_detail_shows_timeline_failed_items_first_and_downloads(admin_clie
     page = admin_client.get(change(batch))
     html = text(page)
     assert page.context["recruit_operations"]
-    events = [event["event"] for event in page.context["timeline"]]
-    assert events[0] == "created here" and "submitted" in events and "results ingested" in events
+    timeline = page.context["timeline"]
+    events = [event["event"] for event in timeline]
+    assert {"created here", "submitted", "results ingested"} <= set(events)
+    moments = [event["at"].replace(microsecond=0) for event in timeline]
+    assert moments == sorted(moments)
+    assert events.index("submitted") < events.index("results ingested")
     assert {"in progress", "completed", "expires"} <= set(events)
     statuses = [item.status for item in page.context["items_page"]]
     failed = statuses.count(ItemStatus.FAILED)
@@ -340,7 +344,7 @@ def test_cv_actions_reparse_reembed_rematch(admin_client):
     assert messages_of(response)[-1] == "2 CVs will be embedded again by the next batch."
     assert set(CV.objects.values_list("embedding_status", flat=True)) == {EmbeddingStatus.PENDING}
     response = admin_client.post(operate(cv, "rematch"), follow=True)
-    assert messages_of(response) == ["1 CVs will be ranked against the jobs again by the next match run."]
+    assert messages_of(response) == ["1 CV will be ranked against the jobs again by the next match run."]
     cv.refresh_from_db()
     assert cv.last_matched_at is None
 
@@ -406,6 +410,13 @@ def test_dashboard_counts_and_spend(admin_client):
     assert summary.synchronous_cost > summary.batch_cost > Decimal(0)
     hour_bars = page.context["hourly"]["bars"]
     assert sum(1 for bar in hour_bars if float(bar["failed_h"]) > 0) == 1
+    # Its links lead to the lists they summarise.
+    in_flight = admin_client.get(changelist(BatchJob) + "?ingested_at__isnull=True")
+    assert in_flight.status_code == 200 and batch.provider_batch_id not in text(in_flight)
+    failed_link = next(bar.url for chart in page.context["row_charts"] for bar in chart.bars
+                       if chart.title == "CVs by parse status" and bar.label == "Failed")
+    listed = admin_client.get(failed_link).context["cl"]
+    assert listed.result_count == CV.objects.filter(parse_status="failed").count()
     # Offline: no stylesheet, script or font from another host.
     assert not re.search(r'(src|href)="(https?:)?//', html)
 

@@ -16,6 +16,10 @@ from core.pipeline import operations
 HISTORY_SHOWN = 20
 
 
+def cvs(count: int) -> str:
+    return f"{count} CV" if count == 1 else f"{count} CVs"
+
+
 class MatchedFilter(admin.SimpleListFilter):
     title = "matched"
     parameter_name = "matched"
@@ -115,7 +119,7 @@ class CVAdmin(RecruitModelAdmin):
     def _report(self, request, queryset, changed: int, done: str) -> None:
         skipped = queryset.count() - changed
         note = f" ({skipped} skipped: a batch has them in flight)" if skipped > 0 else ""
-        self.message_user(request, f"{changed} CVs {done}{note}.", messages.SUCCESS if changed else messages.INFO)
+        self.message_user(request, f"{cvs(changed)} {done}{note}.", messages.SUCCESS if changed else messages.INFO)
 
     @admin.action(description="Re-parse (then embed and match again)", permissions=["operate"])
     def reparse(self, request, queryset):
@@ -129,4 +133,4 @@ class CVAdmin(RecruitModelAdmin):
     @admin.action(description="Re-match", permissions=["operate"])
     def rematch(self, request, queryset):
         changed = operations.rematch_cvs(queryset)
-        self.message_user(request, f"{changed} CVs will be ranked against the jobs again by the next match run.")
+        self.message_user(request, f"{cvs(changed)} will be ranked against the jobs again by the next match run.")
