@@ -331,7 +331,7 @@ class TestBatchParsing:
         from core.pipeline.submit import submit_pending
         from tests.pipeline_helpers import make_cv, mock_service
 
-        settings.BATCH_MAX_REQUESTS["cv_parse"] = 10
+        settings.BATCH_MAX_REQUESTS = {**settings.BATCH_MAX_REQUESTS, "cv_parse": 10}  # a copy: the fixture restores
         for n in range(25):
             make_cv(n)
         batches = submit_pending("cv_parse", mock_service())
