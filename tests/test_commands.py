@@ -94,7 +94,7 @@ class TestPollBatches:
         mock_backend.MOCK_BATCH_LATENCY = 3600.0
         batch = submit_parse(2)
         out = run("poll_batches", "--once")
-        assert f"cv_parse {batch.provider_batch_id}: validating\n" in out
+        assert f"cv_parse {batch.provider_batch_id}: validating, 0 completed and 0 failed of 2\n" in out
         assert "polled 1 batch(es): 0 ingested, 1 still open" in out
 
     def test_wait_polls_until_nothing_is_open(self, mock_backend):

@@ -31,6 +31,8 @@ def retry_failed_rows(kind: str | None = None) -> dict[str, int]:
         moved[name] = spec.model.objects.filter(**{state.status: state.failed}).update(
             **{state.status: state.pending, state.attempts: 0}
         )
+        if moved[name]:
+            logger.info("event=rows_retried kind=%s count=%s by=operator", name, moved[name])
     return moved
 
 

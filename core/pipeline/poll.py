@@ -41,7 +41,8 @@ def _record(batch: BatchJob, remote) -> bool:
     changed = batch.status != remote.status
     batch.status = remote.status
     counts = remote.request_counts
-    if counts is not None:
+    if counts is not None and counts.total:
+        # While validating the provider reports 0 of 0; keep the count we submitted until it knows better.
         batch.total, batch.completed, batch.failed = counts.total, counts.completed, counts.failed
     batch.output_file_id = remote.output_file_id or ""
     batch.error_file_id = remote.error_file_id or ""

@@ -1,13 +1,13 @@
 """Run parse -> embed -> match -> explain in this process until nothing is pending."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from core.management.batch_commands import batch_service, positive_float, provider_errors
 from core.management.progress import pipeline_progress
 from core.management.reporting import describe_event, summary_lines
 from core.models import BatchJob
 from core.pipeline.runner import run_pipeline
 from core.pipeline.selectors import open_batches, summarize_batches
-from core.services.batch_service import BatchService
 
 
 class Command(BaseCommand):
@@ -18,12 +18,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--wait", action="store_true", help="wait for batches in flight instead of stopping")
-        parser.add_argument("--poll-interval", type=float, default=10.0, help="seconds between polls with --wait")
+        parser.add_argument(
+            "--poll-interval", type=positive_float, default=10.0, help="seconds between polls with --wait"
+        )
 
     def handle(self, *args, wait, poll_interval, **options):
-        if poll_interval <= 0:
-            raise CommandError("--poll-interval must be positive")
-        service = BatchService()
+        service = batch_service()
         self.stdout.write(f"batch backend: {service.backend}")
         latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
@@ -35,7 +35,8 @@ class Command(BaseCommand):
                     self.stdout.write(line)
                 refresh()
 
-            result = run_pipeline(service, wait=wait, poll_interval=poll_interval, on_event=on_event)
+            with provider_errors("running the pipeline"):
+                result = run_pipeline(service, wait=wait, poll_interval=poll_interval, on_event=on_event)
         for line in summary_lines(summarize_batches(BatchJob.objects.filter(pk__gt=latest))):
             self.stdout.write(line)
         if not result.finished:
