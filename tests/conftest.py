@@ -13,12 +13,36 @@ from pathlib import Path
 
 import pytest
 
+SERVER_ROOT_PREFIX = "recruit-test-pg-"
+OWNER_FILE = "owner.pid"
+
+
+def _remove_abandoned_test_servers() -> None:
+    """A test run killed before its teardown (a CI timeout, Ctrl-C twice) leaves its server running:
+    stop and delete those whose pytest process is gone, so they do not pile up across runs."""
+    import psutil
+
+    from recruit import embedded_db
+
+    for root in Path(tempfile.gettempdir()).glob(f"{SERVER_ROOT_PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            continue
+        if psutil.pid_exists(owner):
+            continue
+        if (root / "pgdata").exists():
+            embedded_db.destroy(root / "pgdata")
+        shutil.rmtree(root, ignore_errors=True)
+
 
 def pytest_configure(config):
     from django.conf import settings
     from django.db import connections
 
-    root = Path(tempfile.mkdtemp(prefix="recruit-test-pg-"))
+    _remove_abandoned_test_servers()
+    root = Path(tempfile.mkdtemp(prefix=SERVER_ROOT_PREFIX))
+    (root / OWNER_FILE).write_text(str(os.getpid()))
     config.recruit_test_server_root = root
     TEST_DB_DIR = root / "pgdata"
     os.environ["EMBEDDED_DB_DIR"] = str(TEST_DB_DIR)
@@ -29,8 +53,7 @@ def pytest_configure(config):
     # in place and drop the connection so the next one is opened on the throwaway server.
     database = settings.DATABASES["default"]
     database.clear()
-    database.update({"ENGINE": "recruit.db_backend", "NAME": "recruit", "EMBEDDED_DIR": TEST_DB_DIR,
-                     "CONN_MAX_AGE": 0})
+    database.update({"ENGINE": "recruit.db_backend", "NAME": "recruit", "EMBEDDED_DIR": TEST_DB_DIR, "CONN_MAX_AGE": 0})
     connections.__dict__.pop("settings", None)
     with contextlib.suppress(AttributeError):
         del connections["default"]
