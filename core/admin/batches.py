@@ -157,7 +157,7 @@ class BatchJobAdmin(RecruitModelAdmin):
             "batch_error_count": len(batch.errors or []),
             "items_page": page,
             "items_status": status_filter,
-            "item_counts": [(value, label, counts[value]) for value, label in ItemStatus.choices],
+            "item_counts": [(status, ItemStatus(status).label, counts[status]) for status in STATUS_ORDER],
             "downloads": [
                 {"which": which, "file_id": getattr(batch, field),
                  "url": reverse("admin:core_batchjob_download", args=[batch.pk, which])}
