@@ -18,7 +18,7 @@ def _create(table: str, name: str) -> str:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0003_cv_job_fillfactor")]
+    dependencies = [("core", "0003_cv_job_storage")]
 
     operations = [
         migrations.RunSQL(_create("core_cv", "cv_embedding_hnsw"), reverse_sql="DROP INDEX cv_embedding_hnsw"),

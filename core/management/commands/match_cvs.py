@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from core.management.batch_commands import positive_int
 from core.management.progress import progress_bar
 from core.matching.batch_matcher import cvs_needing_match, match_pending_cvs
 
@@ -9,9 +10,17 @@ from core.matching.batch_matcher import cvs_needing_match, match_pending_cvs
 class Command(BaseCommand):
     help = "Match embedded CVs against active jobs with pgvector and store their top predictions."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--workers",
+            type=positive_int,
+            default=1,
+            help="database connections matching side by side (2 uses both cores of a 2-core server)",
+        )
+
+    def handle(self, *args, workers, **options):
         with progress_bar("Matching CVs", total=cvs_needing_match().count(), stream=self.stderr) as advance:
-            report = match_pending_cvs(progress=advance)
+            report = match_pending_cvs(progress=advance, workers=workers)
         self.stdout.write(
             f"matched {report.cvs} CVs: {report.predictions} predictions written, {report.removed} stale removed"
         )
