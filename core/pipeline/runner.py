@@ -2,7 +2,8 @@
 
 Celery runs the same steps as separate periodic tasks; this loop is for the demo, one-off runs and
 tests. Each pass does every stage in dependency order, so with the mock's zero latency one pass per
-stage transition is enough; with real latency ``wait`` sleeps between polls.
+stage transition is enough; with real latency ``wait`` sleeps between polls. Matching waits until no
+job embedding is outstanding, since each newly embedded job would send every CV to be matched again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.matching.batch_matcher import cvs_needing_match, match_pending_cvs
-from core.models import BatchKind
+from core.models import BatchKind, EmbeddingStatus, Job
 from core.pipeline.poll import poll_open_batches
 from core.pipeline.selectors import open_batches, pending_counts
 from core.pipeline.submit import submit_pending
@@ -44,6 +45,12 @@ class RunResult:
     batches_ingested: int = 0
     cvs_matched: int = 0
     finished: bool = False  # False: stopped with batches still in flight (run without wait)
+
+
+def _job_embeddings_outstanding() -> bool:
+    return Job.objects.filter(
+        is_active=True, embedding_status__in=[EmbeddingStatus.PENDING, EmbeddingStatus.QUEUED]
+    ).exists()
 
 
 def work_remaining() -> bool:
@@ -90,6 +97,9 @@ def _run_stage(stage: str, kind: str | None, service: BatchService, result: RunR
                 result.batches_ingested += 1
                 emit(PipelineEvent("ingest", batch.kind, {"batch": batch.provider_batch_id, "report": report}))
     else:
+        if _job_embeddings_outstanding():
+            # Matching now would be redone for every CV as soon as the last jobs are embedded.
+            return
         matched = match_pending_cvs()
         result.cvs_matched += matched.cvs
         if matched.cvs:
