@@ -16,8 +16,6 @@ import openai
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 from django.utils import timezone
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.models import BatchJob
 from core.pipeline.selectors import find_batch
@@ -99,22 +97,3 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> li
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [list(headers), *cells]
     ]
-
-
-@contextmanager
-def settling_bar(description: str, stream):
-    """Yields ``update(finished, total)``: a bar whose total may grow (batches submitted meanwhile).
-
-    Same look as core.management.progress, on stderr, and drawn only on a terminal.
-    """
-    console = Console(file=stream)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    ) as progress:
-        task = progress.add_task(description, total=None)
-        yield lambda finished, total: progress.update(task, completed=finished, total=total)

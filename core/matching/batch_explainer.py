@@ -7,6 +7,7 @@ from django.conf import settings
 from core.matching.profile_text import resume_text
 from core.models import BatchKind, ExplanationStatus, Prediction
 from core.pipeline.bulk_sql import update_by_id
+from core.pipeline.chat_answers import chat_answer
 from core.pipeline.kinds import BatchKindSpec, Result, WorkState
 
 SYSTEM_PROMPT = (
@@ -36,19 +37,6 @@ def explanation_prompt(prediction: Prediction) -> str:
             f"Match score: {prediction.score:.2f}",
         ]
     )
-
-
-def read_explanation(body: dict) -> tuple[str | None, str | None]:
-    choices = body.get("choices") or []
-    if not choices:
-        return None, "response has no choices"
-    message = choices[0].get("message") or {}
-    if message.get("refusal"):
-        return None, f"model refused: {message['refusal']}"
-    content = (message.get("content") or "").strip()
-    if not content:
-        return None, "answer is empty"
-    return content, None
 
 
 class ExplanationKind(BatchKindSpec):
@@ -108,7 +96,7 @@ class ExplanationKind(BatchKindSpec):
         rejected: dict[int, str] = {}
         texts: dict[int, str] = {}
         for result in results:
-            text, reason = read_explanation(result.body)
+            text, reason = chat_answer(result.body)
             if reason is None:
                 texts[result.row_id] = text
             else:

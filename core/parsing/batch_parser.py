@@ -8,6 +8,7 @@ from django.conf import settings
 from core.models import CV, BatchKind, EmbeddingStatus, ParseStatus
 from core.parsing.resume_schema import RESPONSE_FORMAT, schema_violation
 from core.pipeline.bulk_sql import update_by_id
+from core.pipeline.chat_answers import chat_answer
 from core.pipeline.kinds import BatchKindSpec, Result, WorkState
 from core.services.openai_limits import CHARS_PER_TOKEN
 
@@ -28,18 +29,9 @@ def cut_to_budget(text: str, max_tokens: int) -> str:
 
 def read_parse_answer(body: dict) -> tuple[dict | None, str | None]:
     """The resume in a chat completion body, or the reason it cannot be used."""
-    choices = body.get("choices") or []
-    if not choices:
-        return None, "response has no choices"
-    choice = choices[0]
-    message = choice.get("message") or {}
-    if message.get("refusal"):
-        return None, f"model refused: {message['refusal']}"
-    if choice.get("finish_reason") == "length":
-        return None, "answer truncated (finish_reason=length)"
-    content = message.get("content")
-    if not isinstance(content, str) or not content.strip():
-        return None, "answer is empty"
+    content, reason = chat_answer(body)
+    if reason is not None:
+        return None, reason
     try:
         document = orjson.loads(content)
     except orjson.JSONDecodeError as exc:

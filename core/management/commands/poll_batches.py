@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.management.batch_commands import batch_service, positive_float, settling_bar
+from core.management.batch_commands import batch_service, positive_float
+from core.management.progress import settling_bar
 from core.management.reporting import describe_event
 from core.models import BatchJob
 from core.pipeline.poll import poll_open_batches
