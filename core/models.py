@@ -54,7 +54,22 @@ class ExplanationStatus(models.TextChoices):
 HNSW_INDEXES = {"core_cv": "cv_embedding_hnsw", "core_job": "job_embedding_hnsw"}
 
 
-class CV(TimestampedModel):
+class EmbeddedModel(TimestampedModel):
+    """A row that gets a vector through the cv_embedding or job_embedding batch kind."""
+
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_status = models.CharField(
+        max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
+    )
+    embedding_attempts = models.PositiveSmallIntegerField(default=0)
+    embedding_error = models.TextField(blank=True, default="")
+    embedded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CV(EmbeddedModel):
     source_name = models.CharField(max_length=255, help_text="File name or source the CV came from.")
     raw_text = models.TextField()
     content_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -64,13 +79,6 @@ class CV(TimestampedModel):
     )
     parse_attempts = models.PositiveSmallIntegerField(default=0)
     parse_error = models.TextField(blank=True, default="")
-    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
-    embedding_status = models.CharField(
-        max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
-    )
-    embedding_attempts = models.PositiveSmallIntegerField(default=0)
-    embedding_error = models.TextField(blank=True, default="")
-    embedded_at = models.DateTimeField(null=True, blank=True)
     last_matched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -92,21 +100,16 @@ class CV(TimestampedModel):
         return basics.get("name") or self.source_name
 
 
-class Job(TimestampedModel):
+class Job(EmbeddedModel):
     external_id = models.CharField(max_length=128, unique=True)
     title = models.CharField(max_length=255)
     company = models.CharField(max_length=255, blank=True, default="")
     location = models.CharField(max_length=255, blank=True, default="")
     description = models.TextField(blank=True, default="")
     skills = models.JSONField(default=list, blank=True)
-    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
-    embedding_status = models.CharField(
-        max_length=16, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
-    )
-    embedding_attempts = models.PositiveSmallIntegerField(default=0)
-    embedding_error = models.TextField(blank=True, default="")
-    embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
     is_active = models.BooleanField(default=True, db_index=True)
+    # Indexed here: matching asks for the newest embedded_at among active jobs.
+    embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["title", "external_id"]
