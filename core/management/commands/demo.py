@@ -32,8 +32,8 @@ class Command(BaseCommand):
     def handle(self, *args, show, verbosity, **options):
         if verbosity < 2:
             # The demo narrates each batch itself; the per-event log lines are for workers (-v 2 shows them).
-            logging.getLogger("recruit.batches").setLevel(logging.WARNING)
-            logging.getLogger("core.services").setLevel(logging.WARNING)
+            for name in ("recruit.batches", "core.services", "core.matching"):
+                logging.getLogger(name).setLevel(logging.WARNING)
         call_command("migrate", interactive=False, verbosity=0)
         db = settings.DATABASES["default"]
         where = "embedded PostgreSQL in " + str(db["EMBEDDED_DIR"]) if "EMBEDDED_DIR" in db else "DATABASE_URL"
