@@ -44,15 +44,7 @@ class ExplanationKind(BatchKindSpec):
     endpoint = "/v1/chat/completions"
     item_field = "prediction"
     model = Prediction
-    state = WorkState(
-        status="explanation_status",
-        attempts="explanation_attempts",
-        error="explanation_error",
-        pending=ExplanationStatus.PENDING,
-        queued=ExplanationStatus.QUEUED,
-        done=ExplanationStatus.DONE,
-        failed=ExplanationStatus.FAILED,
-    )
+    state = WorkState.of("explanation", ExplanationStatus, done=ExplanationStatus.DONE)
 
     def model_name(self) -> str:
         return settings.CHAT_MODEL

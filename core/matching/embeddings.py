@@ -19,15 +19,7 @@ from core.matching.profile_text import cv_text, job_text
 from core.models import CV, BatchKind, EmbeddingStatus, Job, ParseStatus
 from core.pipeline.kinds import BatchKindSpec, Result, WorkState
 
-EMBEDDING_STATE = WorkState(
-    status="embedding_status",
-    attempts="embedding_attempts",
-    error="embedding_error",
-    pending=EmbeddingStatus.PENDING,
-    queued=EmbeddingStatus.QUEUED,
-    done=EmbeddingStatus.EMBEDDED,
-    failed=EmbeddingStatus.FAILED,
-)
+EMBEDDING_STATE = WorkState.of("embedding", EmbeddingStatus, done=EmbeddingStatus.EMBEDDED)
 
 
 def decode_embedding(body: dict, dimensions: int) -> tuple[np.ndarray | None, str | None]:

@@ -47,15 +47,7 @@ class CvParseKind(BatchKindSpec):
     endpoint = "/v1/chat/completions"
     item_field = "cv"
     model = CV
-    state = WorkState(
-        status="parse_status",
-        attempts="parse_attempts",
-        error="parse_error",
-        pending=ParseStatus.PENDING,
-        queued=ParseStatus.QUEUED,
-        done=ParseStatus.PARSED,
-        failed=ParseStatus.FAILED,
-    )
+    state = WorkState.of("parse", ParseStatus, done=ParseStatus.PARSED)
 
     def model_name(self) -> str:
         return settings.CHAT_MODEL

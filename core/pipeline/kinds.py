@@ -26,6 +26,20 @@ class WorkState:
     done: str
     failed: str
 
+    @classmethod
+    def of(cls, stage: str, statuses, done: str) -> WorkState:
+        """The columns ``<stage>_status``, ``<stage>_attempts`` and ``<stage>_error``, and the statuses'
+        pending, queued and failed members (every status enum names those alike; done differs)."""
+        return cls(
+            status=f"{stage}_status",
+            attempts=f"{stage}_attempts",
+            error=f"{stage}_error",
+            pending=statuses.PENDING,
+            queued=statuses.QUEUED,
+            done=done,
+            failed=statuses.FAILED,
+        )
+
 
 @dataclass(frozen=True)
 class Result:
