@@ -8,7 +8,7 @@ from core.matching.profile_text import resume_text
 from core.models import BatchKind, ExplanationStatus, Prediction
 from core.pipeline.bulk_sql import update_by_id
 from core.pipeline.chat_answers import chat_answer
-from core.pipeline.kinds import BatchKindSpec, Result, WorkState
+from core.pipeline.kinds import BatchKindSpec, WorkState
 
 SYSTEM_PROMPT = (
     "You help recruiters triage candidates. Given a candidate profile, a job posting and their match "
@@ -84,23 +84,16 @@ class ExplanationKind(BatchKindSpec):
             ],
         }
 
-    def apply(self, results: list[Result]) -> dict[int, str]:
-        rejected: dict[int, str] = {}
-        texts: dict[int, str] = {}
-        for result in results:
-            text, reason = chat_answer(result.body)
-            if reason is None:
-                texts[result.row_id] = text
-            else:
-                rejected[result.row_id] = reason
-        if texts:
-            update_by_id(
-                Prediction._meta.db_table,
-                {"explanation": "text"},
-                list(texts.items()),
-                extra_set="explanation_status = %s, explanation_error = '', updated_at = now()",
-                set_params=[ExplanationStatus.DONE],
-                where="t.explanation_status = %s",
-                where_params=[ExplanationStatus.QUEUED],
-            )
-        return rejected
+    def read_result(self, body: dict) -> tuple[str | None, str | None]:
+        return chat_answer(body)
+
+    def store(self, values: dict[int, str]) -> None:
+        update_by_id(
+            Prediction._meta.db_table,
+            {"explanation": "text"},
+            list(values.items()),
+            extra_set="explanation_status = %s, explanation_error = '', updated_at = now()",
+            set_params=[ExplanationStatus.DONE],
+            where="t.explanation_status = %s",
+            where_params=[ExplanationStatus.QUEUED],
+        )

@@ -17,7 +17,7 @@ from pgvector.psycopg import register_vector
 
 from core.matching.profile_text import cv_text, job_text
 from core.models import CV, BatchKind, EmbeddingStatus, Job, ParseStatus
-from core.pipeline.kinds import BatchKindSpec, Result, WorkState
+from core.pipeline.kinds import BatchKindSpec, WorkState
 
 EMBEDDING_STATE = WorkState.of("embedding", EmbeddingStatus, done=EmbeddingStatus.EMBEDDED)
 
@@ -86,18 +86,11 @@ class _EmbeddingKind(BatchKindSpec):
             "encoding_format": "base64",
         }
 
-    def apply(self, results: list[Result]) -> dict[int, str]:
-        rejected: dict[int, str] = {}
-        vectors: dict[int, np.ndarray] = {}
-        for result in results:
-            vector, reason = decode_embedding(result.body, settings.EMBEDDING_DIMENSIONS)
-            if reason is None:
-                vectors[result.row_id] = vector
-            else:
-                rejected[result.row_id] = reason
-        if vectors:
-            write_embeddings(self.model._meta.db_table, vectors)
-        return rejected
+    def read_result(self, body: dict) -> tuple[np.ndarray | None, str | None]:
+        return decode_embedding(body, settings.EMBEDDING_DIMENSIONS)
+
+    def store(self, values: dict[int, np.ndarray]) -> None:
+        write_embeddings(self.model._meta.db_table, values)
 
 
 class CvEmbeddingKind(_EmbeddingKind):

@@ -9,7 +9,7 @@ from core.models import CV, BatchKind, EmbeddingStatus, ParseStatus
 from core.parsing.resume_schema import RESPONSE_FORMAT, schema_violation
 from core.pipeline.bulk_sql import update_by_id
 from core.pipeline.chat_answers import chat_answer
-from core.pipeline.kinds import BatchKindSpec, Result, WorkState
+from core.pipeline.kinds import BatchKindSpec, WorkState
 from core.services.openai_limits import CHARS_PER_TOKEN
 
 SYSTEM_PROMPT = (
@@ -71,32 +71,25 @@ class CvParseKind(BatchKindSpec):
             "response_format": RESPONSE_FORMAT,
         }
 
-    def apply(self, results: list[Result]) -> dict[int, str]:
-        rejected: dict[int, str] = {}
-        parsed: dict[int, dict] = {}
-        for result in results:
-            document, reason = read_parse_answer(result.body)
-            if reason is None:
-                parsed[result.row_id] = document
-            else:
-                rejected[result.row_id] = reason
-        if parsed:
-            # A new profile makes the old embedding stale: the CV is embedded again from the profile
-            # (unless an embedding is in flight, which its own ingest will settle).
-            update_by_id(
-                CV._meta.db_table,
-                {"parsed": "jsonb"},
-                [(pk, orjson.dumps(document).decode()) for pk, document in parsed.items()],
-                extra_set="parse_status = %s, parse_error = '', updated_at = now(), "
-                "embedding_attempts = CASE WHEN t.embedding_status = %s THEN t.embedding_attempts ELSE 0 END, "
-                "embedding_status = CASE WHEN t.embedding_status = %s THEN t.embedding_status ELSE %s END",
-                set_params=[
-                    ParseStatus.PARSED,
-                    EmbeddingStatus.QUEUED,
-                    EmbeddingStatus.QUEUED,
-                    EmbeddingStatus.PENDING,
-                ],
-                where="t.parse_status = %s",
-                where_params=[ParseStatus.QUEUED],
-            )
-        return rejected
+    def read_result(self, body: dict) -> tuple[dict | None, str | None]:
+        return read_parse_answer(body)
+
+    def store(self, values: dict[int, dict]) -> None:
+        # A new profile makes the old embedding stale: the CV is embedded again from the profile
+        # (unless an embedding is in flight, which its own ingest will settle).
+        update_by_id(
+            CV._meta.db_table,
+            {"parsed": "jsonb"},
+            [(pk, orjson.dumps(document).decode()) for pk, document in values.items()],
+            extra_set="parse_status = %s, parse_error = '', updated_at = now(), "
+            "embedding_attempts = CASE WHEN t.embedding_status = %s THEN t.embedding_attempts ELSE 0 END, "
+            "embedding_status = CASE WHEN t.embedding_status = %s THEN t.embedding_status ELSE %s END",
+            set_params=[
+                ParseStatus.PARSED,
+                EmbeddingStatus.QUEUED,
+                EmbeddingStatus.QUEUED,
+                EmbeddingStatus.PENDING,
+            ],
+            where="t.parse_status = %s",
+            where_params=[ParseStatus.QUEUED],
+        )

@@ -113,15 +113,15 @@ def _ingest_chunk(batch: BatchJob, spec: BatchKindSpec, lines: list[dict], repor
     by_custom_id = {line.get("custom_id"): line for line in lines}
     now = timezone.now()
     with transaction.atomic():
-        items = list(
+        # Every item the lines name, locked: the ones still queued are applied, the others were applied
+        # by an earlier (or concurrent) ingest, and a custom_id matching none is the provider's error.
+        named = list(
             BatchItem.objects.select_for_update()
-            .filter(batch=batch, custom_id__in=[cid for cid in by_custom_id if cid], status=ItemStatus.QUEUED)
+            .filter(batch=batch, custom_id__in=[cid for cid in by_custom_id if cid])
             .only(*_ITEM_FIELDS, f"{spec.item_field}_id")
         )
-        known = set(
-            BatchItem.objects.filter(batch=batch, custom_id__in=by_custom_id).values_list("custom_id", flat=True)
-        )
-        unknown = len(by_custom_id) - len(known)
+        items = [item for item in named if item.status == ItemStatus.QUEUED]
+        unknown = len(by_custom_id) - len(named)
         if unknown:
             report.unknown_lines += unknown
             logger.warning("event=unknown_result_lines batch=%s count=%s", batch.pk, unknown)

@@ -72,9 +72,25 @@ class BatchKindSpec(ABC):
     def build_body(self, row) -> dict: ...
 
     @abstractmethod
-    def apply(self, results: list[Result]) -> dict[int, str]:
-        """Write successful results, marking their rows done in the same statements.
+    def read_result(self, body: dict) -> tuple[object, str | None]:
+        """(value, None) for a usable response body, or (None, why not): invalid JSON, a refusal, a
+        vector of the wrong size... The engine fails or retries the rows whose answer was unusable."""
 
-        Returns the rows whose response could not be used (invalid JSON, a refusal, a vector of the
-        wrong size, ...) mapped to the reason; the engine fails or retries those.
-        """
+    @abstractmethod
+    def store(self, values: dict[int, object]) -> None:
+        """Write the usable values by row id, marking those rows done in the same statements (only
+        rows still queued: a row reset meanwhile is left to its next batch)."""
+
+    def apply(self, results: list[Result]) -> dict[int, str]:
+        """Store what is usable; returns the unusable rows mapped to the reason."""
+        rejected: dict[int, str] = {}
+        usable: dict[int, object] = {}
+        for result in results:
+            value, reason = self.read_result(result.body)
+            if reason is None:
+                usable[result.row_id] = value
+            else:
+                rejected[result.row_id] = reason
+        if usable:
+            self.store(usable)
+        return rejected
