@@ -183,14 +183,21 @@ class BatchJobAdmin(RecruitModelAdmin):
         self.log_change(request, batch, f"{action}: {outcome}")
         log_batch_event("admin_operation", batch, action=action, user=request.user.get_username(), outcome=outcome)
 
+    def _call_provider(self, request, batch: BatchJob, action: str, operation):
+        """(True, ``operation(batch, service)``), or (False, None) after telling the operator why the
+        provider (or its configuration) refused: one message per batch, the others go on."""
+        try:
+            return True, operation(batch, service_for(batch))
+        except (openai.APIError, ImproperlyConfigured) as exc:
+            error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
+            self.message_user(request, f"{batch}: {action} failed: {error}", messages.ERROR)
+            return False, None
+
     @admin.action(description="Poll now (and ingest if finished)", permissions=["operate"])
     def poll_now(self, request, queryset):
         for batch in queryset.filter(ingested_at__isnull=True).order_by("pk"):
-            try:
-                report = operations.poll_now(batch, service_for(batch))
-            except (openai.APIError, ImproperlyConfigured) as exc:
-                error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-                self.message_user(request, f"{batch}: poll failed: {error}", messages.ERROR)
+            ok, report = self._call_provider(request, batch, "poll", operations.poll_now)
+            if not ok:
                 continue
             batch.refresh_from_db()
             if report is not None and not report.skipped:
@@ -214,11 +221,8 @@ class BatchJobAdmin(RecruitModelAdmin):
                     request, f"{batch}: already {batch.status}, nothing to cancel", messages.INFO
                 )
                 continue
-            try:
-                batch = operations.cancel(batch, service_for(batch))
-            except (openai.APIError, ImproperlyConfigured) as exc:
-                error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-                self.message_user(request, f"{batch}: cancel failed: {error}", messages.ERROR)
+            ok, batch = self._call_provider(request, batch, "cancel", operations.cancel)
+            if not ok:
                 continue
             outcome = f"now {batch.status}; unfinished items go back to pending when it is ingested"
             self._audit(request, batch, "cancel", outcome)
@@ -247,11 +251,8 @@ class BatchJobAdmin(RecruitModelAdmin):
                     request, f"{batch}: still {batch.status}, poll it instead", messages.WARNING
                 )
                 continue
-            try:
-                report = operations.reingest(batch, service_for(batch))
-            except (openai.APIError, ImproperlyConfigured) as exc:
-                error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-                self.message_user(request, f"{batch}: re-ingest failed: {error}", messages.ERROR)
+            ok, report = self._call_provider(request, batch, "re-ingest", operations.reingest)
+            if not ok:
                 continue
             applied = report.succeeded + report.failed + report.not_run
             outcome = (
