@@ -1,15 +1,13 @@
 """A real `celery worker -B` process takes the pipeline end to end, on the serverless broker and on Redis."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from core.models import CV, ExplanationStatus, ParseStatus, Prediction
+from tests.celery_helpers import running_worker
 from tests.pipeline_helpers import make_cv, make_job
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,39 +50,13 @@ def test_a_real_worker_runs_the_pipeline_end_to_end(broker_url, tmp_path, test_d
     if broker_url:
         env["CELERY_BROKER_URL"] = broker_url
     log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "recruit",
-                "worker",
-                "-B",
-                "--pool=solo",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=INFO",
-                "-s",
-                str(tmp_path / "beat-schedule"),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and worker.poll() is None:
-                explained = Prediction.objects.filter(explanation_status=ExplanationStatus.DONE).count()
-                if explained == 2 * min(settings.EXPLAIN_TOP_N, 2):
-                    break
-                time.sleep(0.5)
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(30)
+    with running_worker(env, log_path, "-B", "-s", str(tmp_path / "beat-schedule")) as worker:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and worker.poll() is None:
+            explained = Prediction.objects.filter(explanation_status=ExplanationStatus.DONE).count()
+            if explained == 2 * min(settings.EXPLAIN_TOP_N, 2):
+                break
+            time.sleep(0.5)
     output = log_path.read_text()
     assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.PARSED}, output[-3000:]
     top = dict(Prediction.objects.filter(rank=1).values_list("cv__source_name", "job__external_id"))

@@ -31,6 +31,7 @@ from core.pipeline.submit import submit_pending
 from core.services.batch_service import BatchService
 from core.services.mock_batch_service import MockOpenAIClient
 from recruit.log_redaction import REDACTED, RedactSecretsFilter
+from tests.celery_helpers import running_worker
 from tests.pipeline_helpers import make_cv, make_job, mock_service
 
 REPO = Path(__file__).resolve().parent.parent
@@ -418,33 +419,10 @@ def test_a_celery_worker_redacts_its_own_log_lines(tmp_path):
         "CELERY_BROKER_URL": "",
     }
     log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "recruit",
-                "worker",
-                "--pool=solo",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=INFO",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while "Connected to" not in log_path.read_text() and worker.poll() is None:
-                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-                time.sleep(0.2)
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+    with running_worker(env, log_path) as worker:
+        deadline = time.monotonic() + 60
+        while "Connected to" not in log_path.read_text() and worker.poll() is None:
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.2)
     connected = [line for line in log_path.read_text().splitlines() if "Connected to" in line]
     assert connected and all(f"Connected to {REDACTED}://" in line for line in connected), connected
