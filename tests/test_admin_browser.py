@@ -1,18 +1,18 @@
 """The admin in a real browser: headless Debian Chromium driven by Playwright against the live server.
 
 Each test logs in as staff, walks an operator's path and saves a screenshot of every page it checks
-in its temporary directory. Skipped, saying why, where Chromium or Playwright is missing; CI installs
-Debian's chromium (.ci/run) so it always runs there.
+in its temporary directory. Skipped, saying why, where Chromium is missing; CI installs Debian's
+chromium (.ci/run) and requires it (tests/optional_services.py).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from django.db import connections
+from playwright import sync_api
 
 from core.models import CV, BatchItem, ItemStatus, ParseStatus, Prediction
 from tests.admin_helpers import (
@@ -23,8 +23,8 @@ from tests.admin_helpers import (
     read_urls,
     staff_user,
 )
+from tests.optional_services import chromium_path
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -35,16 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() or shutil.which("chromium")),
-        reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def page(live_server, monkeypatch, tmp_path):
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it
     # are still synchronous and safe.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    executable = chromium_path()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=live_server.url)

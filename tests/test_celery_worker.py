@@ -8,25 +8,17 @@ import pytest
 
 from core.models import CV, ExplanationStatus, ParseStatus, Prediction
 from tests.celery_helpers import running_worker
+from tests.optional_services import redis_broker_url
 from tests.pipeline_helpers import make_cv, make_job
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _brokers():
-    yield pytest.param(None, id="filesystem")
-    url = os.environ.get("CELERY_TEST_BROKER_URL")
-    yield pytest.param(
-        url,
-        id="redis",
-        marks=pytest.mark.skipif(not url, reason="CELERY_TEST_BROKER_URL is not set (.ci/run sets it to local Redis)"),
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("broker_url", list(_brokers()))
-def test_a_real_worker_runs_the_pipeline_end_to_end(broker_url, tmp_path, test_database_url, settings):
+@pytest.mark.parametrize("broker", ["filesystem", "redis"])
+def test_a_real_worker_runs_the_pipeline_end_to_end(broker, tmp_path, test_database_url, settings):
+    broker_url = redis_broker_url() if broker == "redis" else None
     make_cv(1, skills="Python, Django, PostgreSQL", label="Backend Engineer")
     make_cv(2, skills="Patient assessment, IV therapy, Triage", label="Registered Nurse")
     make_job(1, "Backend Engineer", ["Python", "Django", "PostgreSQL"])

@@ -1,7 +1,8 @@
 """OpenAI Batch API limits and a cheap token estimate, shared by the mock's validator and the pipeline.
 
 One module so that the pipeline's batch splitting and the mock's validation can never disagree about
-what OpenAI accepts. The figures come from the Batch API reference (see ../shared/openai-batch-api/).
+what OpenAI accepts. The figures come from the Batch API reference (the contract the tests carry:
+tests/contracts/openai-batch-api/).
 """
 
 from collections.abc import Mapping
