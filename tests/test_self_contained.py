@@ -10,9 +10,8 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-
-# Built from parts so that this file does not match itself.
+# Built from parts, here and below, so that this file does not match itself.
+SHARED = REPO.parent / ("sha" + "red")
 _REFERENCE = re.compile(
     "|".join(
         [
