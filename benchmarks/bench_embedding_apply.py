@@ -29,11 +29,11 @@ def main():
 
     from django.db import connection
 
+    from core.batches.ingest import ingest_batch
+    from core.batches.poll import refresh_batch
+    from core.batches.submit import submit_pending
     from core.matching import embeddings
     from core.models import CV, EmbeddingStatus
-    from core.pipeline.ingest import ingest_batch
-    from core.pipeline.poll import refresh_batch
-    from core.pipeline.submit import submit_pending
     from core.services.batch_service import BatchService
 
     with connection.cursor() as cursor:

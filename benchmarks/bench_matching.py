@@ -2,7 +2,7 @@
 
     python benchmarks/bench_matching.py [--cvs 10000] [--jobs 10000] [--workers 2]
 
-Reports CVs matched per second through core.matching.batch_matcher.match_pending_cvs (LATERAL join
+Reports CVs matched per second through core.matching.matcher.match_pending_cvs (LATERAL join
 over the job HNSW index, upsert of the top 10) and recall@10 against exact search in numpy.
 """
 
@@ -34,7 +34,7 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
-    from core.matching.batch_matcher import match_pending_cvs
+    from core.matching.matcher import match_pending_cvs
     from core.models import CV, Job, Prediction
 
     dims = settings.EMBEDDING_DIMENSIONS

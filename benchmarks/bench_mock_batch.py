@@ -54,7 +54,7 @@ def write_input(path: Path, requests: int, dimensions: int, encoding: str, seed:
 def run_once(input_path: Path, root: Path, workers: int | None) -> dict:
     """The timed part, in this (child) process."""
     sys.path.insert(0, str(REPO))
-    from core.services.mock_batch_service import MockOpenAIClient
+    from core.mock_openai.client import MockOpenAIClient
 
     client = MockOpenAIClient(root=root, failure_rate=0.05, seed=0, latency=0, workers=workers)
     started = time.perf_counter()

@@ -59,9 +59,9 @@ def main():
     from core.importing.cvs import import_cv_files
     from core.importing.jobs import import_jobs_file
     from core.models import BatchJob, ExplanationStatus, Prediction
-    from core.pipeline.runner import run_pipeline
-    from core.pipeline.selectors import summarize_batches
+    from core.selectors.batches import summarize_batches
     from core.services.batch_service import BatchService
+    from core.workflow.runner import run_pipeline
 
     rng = random.Random(7)
     folder = scratch / "cv-files"

@@ -224,14 +224,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    "submit-cv-parse": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
-                        "args": ("cv_parse",)},
-    "submit-cv-embedding": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
-                            "args": ("cv_embedding",)},
-    "submit-job-embedding": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
-                             "args": ("job_embedding",)},
-    "submit-explanation": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL,
-                           "args": ("explanation",)},
+    # Every kind in pipeline order (the registry in core.batches.registry): one task, no list to keep.
+    "submit-batches": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL},
     "poll-batches": {"task": "core.tasks.poll_batches", "schedule": CELERY_POLL_INTERVAL},
     "match-cvs": {"task": "core.tasks.match_cvs", "schedule": CELERY_MATCH_INTERVAL},
 }

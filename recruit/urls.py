@@ -9,4 +9,4 @@ urlpatterns = [
 ]
 
 if settings.MOCK_OPENAI_API:
-    urlpatterns.append(path("mock-openai/v1/", include("core.mock_api.urls")))
+    urlpatterns.append(path("mock-openai/v1/", include("core.mock_openai.http.urls")))

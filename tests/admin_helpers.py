@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
+from core.batches.poll import poll_open_batches
+from core.batches.submit import submit_pending
 from core.models import CV, BatchJob, ParseStatus, Prediction
-from core.pipeline.poll import poll_open_batches
-from core.pipeline.runner import run_pipeline
-from core.pipeline.submit import submit_pending
+from core.workflow.runner import run_pipeline
 from tests.pipeline_helpers import make_cv, make_job, mock_service
 
 PASSWORD = "correct horse battery staple"

@@ -91,7 +91,7 @@ def test_database_url(db, settings):
 @pytest.fixture
 def mock_client_factory(isolated_batch_dirs):
     """MockOpenAIClient instances on this test's own mock root, removed when the test ends."""
-    from core.services.mock_batch_service import MockOpenAIClient
+    from core.mock_openai.client import MockOpenAIClient
 
     def make(**options):
         options.setdefault("root", isolated_batch_dirs)

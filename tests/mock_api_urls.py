@@ -2,4 +2,4 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("mock-openai/v1/", include("core.mock_api.urls"))]
+urlpatterns = [path("mock-openai/v1/", include("core.mock_openai.http.urls"))]

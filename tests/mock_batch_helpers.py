@@ -1,13 +1,18 @@
-"""Helpers for the mock Batch API tests: request builders, a batch runner, and OpenAPI validation."""
+"""Helpers for the mock Batch API tests: request builders, single answers, a batch runner, and OpenAPI validation."""
 
 from __future__ import annotations
 
+import base64
 import time
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import orjson
 from jsonschema import Draft202012Validator
+
+from core.mock_openai.engine.answers import answer_requests
+from core.mock_openai.generators.base import Request
 
 REPO = Path(__file__).resolve().parent.parent
 OPENAPI_SUBSET = REPO / "tests" / "contracts" / "openai-batch-api" / "openapi-subset.json"
@@ -60,6 +65,19 @@ def chat_request(custom_id: str, user: str, system: str = "You are a recruiting 
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     body = {"model": "gpt-4o-mini", "messages": messages, **body}
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
+
+
+def respond(url: str, body: dict, *, custom_id: str, seed: int = 0, created: int = 0) -> tuple[int, dict]:
+    """(status, body) of one request, from the dispatch a batch's execution runs, with no injected failure."""
+    [answer] = answer_requests(url, [Request(custom_id, body, seed, created)], failure_rate=0.0, prior_failures={})
+    return answer.status, answer.body
+
+
+def decode_embedding(value) -> np.ndarray:
+    """An embedding from a response body, whichever `encoding_format` produced it."""
+    if isinstance(value, str):
+        return np.frombuffer(base64.b64decode(value), dtype="<f4")
+    return np.asarray(value, dtype=np.float32)
 
 
 def write_jsonl(path: Path, lines) -> Path:

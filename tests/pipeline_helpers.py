@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from core.mock_openai.client import MockOpenAIClient
 from core.models import CV, EmbeddingStatus, Job, ParseStatus
 from core.services.batch_service import BatchService
-from core.services.mock_batch_service import MockOpenAIClient
 
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "core" / "sample_data"
 

@@ -15,6 +15,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from core.admin.display import money
+from core.batches.poll import poll_open_batches
+from core.batches.submit import submit_pending
 from core.models import (
     CV,
     BatchItem,
@@ -27,11 +29,9 @@ from core.models import (
     ParseStatus,
     Prediction,
 )
-from core.pipeline.poll import poll_open_batches
-from core.pipeline.runner import run_pipeline
-from core.pipeline.selectors import summarize_batches
-from core.pipeline.submit import submit_pending
+from core.selectors.batches import summarize_batches
 from core.services.batch_service import BatchService
+from core.workflow.runner import run_pipeline
 from tests.admin_helpers import matched_and_explained, parse_batch_with_given_up_rows
 from tests.pipeline_helpers import make_cv, make_job, mock_service
 
@@ -260,7 +260,7 @@ def test_cancel_then_poll_returns_the_rows_to_pending(admin_client):
     assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.PENDING}
     finished = admin_client.post(changelist(BatchJob), {"action": "cancel_batches", "_selected_action": [batch.pk]},
                                  follow=True)
-    assert "nothing to cancel" in messages_of(finished)[-1]
+    assert messages_of(finished)[-1].endswith(": already cancelled")
 
 
 def test_reingest_is_idempotent(admin_client):

@@ -155,8 +155,8 @@ def test_downloads_serve_only_the_files_the_batch_references(admin_client, world
 
 
 def parse_other_batch() -> BatchJob:
-    from core.pipeline.poll import poll_open_batches
-    from core.pipeline.submit import submit_pending
+    from core.batches.poll import poll_open_batches
+    from core.batches.submit import submit_pending
     from tests.pipeline_helpers import make_cv, mock_service
 
     service = mock_service()

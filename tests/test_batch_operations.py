@@ -17,16 +17,17 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
+from core.mock_openai.client import MockOpenAIClient
 from core.services import batch_service
 from core.services.batch_service import NOT_INITIALIZED, BatchLimitExceeded, BatchService
-from core.services.mock_batch_service import MockOpenAIClient
-from core.services.mock_responses import decode_embedding, respond
 from core.services.openai_limits import MAX_REQUESTS_PER_BATCH
 from tests.mock_batch_helpers import (
     REPO,
     by_custom_id,
     chat_request,
+    decode_embedding,
     embedding_request,
+    respond,
     sample_cv,
 )
 
@@ -130,6 +131,8 @@ class TestBatchService:
 
 
 class TestMockResponses:
+    """Answers through `respond`, the dispatch a batch's execution runs (mock_batch_helpers)."""
+
     def embed(self, text, **body):
         status, answer = respond("/v1/embeddings", embedding_request("e", text, **body)["body"], custom_id="e")
         assert status == 200
@@ -179,7 +182,7 @@ class TestMockResponses:
         body = embedding_request("e", ["Kubernetes operator", "Accountant with SAP"], dimensions=48)["body"]
         mine = orjson.dumps(respond("/v1/embeddings", body, custom_id="e")[1], option=orjson.OPT_SERIALIZE_NUMPY)
         script = (
-            "import orjson, sys; from core.services.mock_responses import respond; "
+            "import orjson, sys; from tests.mock_batch_helpers import respond; "
             "body = orjson.loads(sys.argv[1]); "
             "sys.stdout.buffer.write(orjson.dumps(respond('/v1/embeddings', body, custom_id='e')[1], "
             "option=orjson.OPT_SERIALIZE_NUMPY))"
@@ -264,6 +267,24 @@ class TestMockResponses:
         code, answer = respond(url, body, custom_id="bad")
         assert code == status and answer["error"]["param"] == param and answer["error"]["message"]
 
+    def test_a_registered_generator_answers_what_it_claims(self, monkeypatch):
+        from core.mock_openai.generators import registry
+        from core.mock_openai.generators.base import Generator
+
+        class Recorded(Generator):
+            endpoint = "/v1/chat/completions"
+
+            def claims(self, request):
+                return request.custom_id.startswith("recorded")
+
+            def answer(self, requests):
+                return [{"recorded": request.custom_id} for request in requests]
+
+        monkeypatch.setattr(registry, "GENERATORS", (Recorded(), *registry.GENERATORS))
+        chat = chat_request("x", "Candidate: Python\nJob: Python, Go")["body"]
+        assert respond("/v1/chat/completions", chat, custom_id="recorded-1") == (200, {"recorded": "recorded-1"})
+        assert respond("/v1/chat/completions", chat, custom_id="explain-1")[1]["object"] == "chat.completion"
+
 
 def _strict_resume_schema() -> dict:
     """A structured-outputs schema for a JSON Resume subset, as the parsing prompt might send it."""
@@ -303,10 +324,10 @@ def _sample_data():
 @pytest.mark.django_db
 class TestBatchParsing:
     def test_every_sample_cv_parses_into_a_profile(self):
+        from core.batches.poll import poll_open_batches
+        from core.batches.submit import submit_pending
         from core.models import CV, ParseStatus
-        from core.parsing.resume_schema import schema_violation
-        from core.pipeline.poll import poll_open_batches
-        from core.pipeline.submit import submit_pending
+        from core.stages.resume_schema import schema_violation
         from tests.pipeline_helpers import mock_service
 
         cvs, _ = _sample_data()
@@ -328,7 +349,7 @@ class TestBatchParsing:
             assert all(len(skill.split()) <= 8 for skill in skills), (cv.source_name, skills)
 
     def test_parse_batches_respect_the_configured_size(self, settings):
-        from core.pipeline.submit import submit_pending
+        from core.batches.submit import submit_pending
         from tests.pipeline_helpers import make_cv, mock_service
 
         settings.BATCH_MAX_REQUESTS = {**settings.BATCH_MAX_REQUESTS, "cv_parse": 10}  # a copy: the fixture restores
@@ -339,7 +360,7 @@ class TestBatchParsing:
         assert all(b.metadata["kind"] == "cv_parse" for b in batches)
 
     def test_the_token_budget_cuts_batches(self, settings):
-        from core.pipeline.submit import submit_pending
+        from core.batches.submit import submit_pending
         from tests.pipeline_helpers import make_cv, mock_service
 
         for n in range(6):
@@ -365,7 +386,7 @@ class TestBatchMatching:
 
     def test_sample_cvs_are_matched_to_relevant_jobs(self, settings):
         from core.models import CV, Prediction
-        from core.pipeline.runner import run_pipeline
+        from core.workflow.runner import run_pipeline
         from tests.pipeline_helpers import mock_service
 
         _sample_data()
@@ -406,8 +427,8 @@ class TestScalability:
     def test_60000_pending_items_are_split_into_two_batches(self):
         from django.db import connection
 
+        from core.batches.submit import submit_pending
         from core.models import BatchItem, EmbeddingStatus, Job
-        from core.pipeline.submit import submit_pending
         from tests.pipeline_helpers import mock_service
 
         with connection.cursor() as cursor:
@@ -427,7 +448,7 @@ class TestScalability:
         assert Job.objects.filter(embedding_status=EmbeddingStatus.QUEUED).count() == 60_000
 
     def test_a_file_that_would_pass_200_mb_is_split(self):
-        from core.pipeline.limits import BatchLimits, BatchPlan
+        from core.batches.limits import BatchLimits, BatchPlan
         from core.services.openai_limits import MAX_FILE_BYTES
 
         plan = BatchPlan(BatchLimits())
@@ -440,8 +461,8 @@ class TestScalability:
 
     @pytest.mark.django_db
     def test_the_byte_limit_splits_real_submissions(self):
-        from core.pipeline.limits import BatchLimits
-        from core.pipeline.submit import submit_pending
+        from core.batches.limits import BatchLimits
+        from core.batches.submit import submit_pending
         from tests.pipeline_helpers import make_job, mock_service
 
         for n in range(30):

@@ -15,10 +15,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.batches.submit import submit_pending
+from core.mock_openai.client import MockOpenAIClient
+from core.mock_openai.engine.housekeeping import batch_detail, clean
 from core.models import CV, BatchJob, BatchKind, BatchStatus, ItemStatus, Job, ParseStatus, Prediction
-from core.pipeline.submit import submit_pending
-from core.services.mock_batch_service import MockOpenAIClient
-from core.services.mock_housekeeping import batch_detail, clean
 from tests.mock_batch_helpers import embedding_request, upload, write_jsonl
 from tests.pipeline_helpers import make_cv, make_job
 
@@ -220,7 +220,8 @@ class TestCancelBatch:
 
     def test_the_providers_refusal_is_one_line(self, mock_backend):
         missing = unknown_batch()
-        with pytest.raises(CommandError, match=r"^could not cancel cv_parse batch_0+: NotFoundError: Error code: 404"):
+        refused = r"^could not cancel cv_parse batch_0+: NotFoundError \(HTTP 404\): No batch found"
+        with pytest.raises(CommandError, match=refused):
             run("cancel_batch", missing.provider_batch_id)
 
     def test_unknown_batch(self):

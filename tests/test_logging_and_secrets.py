@@ -23,13 +23,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
+from core.batches.poll import poll_open_batches
+from core.batches.submit import submit_pending
+from core.mock_openai.client import MockOpenAIClient
 from core.models import CV, BatchJob, BatchKind, BatchStatus, ItemStatus, ParseStatus
-from core.pipeline.operations import retry_batch_failures
-from core.pipeline.poll import poll_open_batches
-from core.pipeline.runner import run_pipeline
-from core.pipeline.submit import submit_pending
+from core.operations.batches import retry_batch_failures
 from core.services.batch_service import BatchService
-from core.services.mock_batch_service import MockOpenAIClient
+from core.workflow.runner import run_pipeline
 from recruit.log_redaction import REDACTED, RedactSecretsFilter
 from tests.celery_helpers import running_worker
 from tests.pipeline_helpers import make_cv, make_job, mock_service
@@ -333,7 +333,7 @@ def test_the_real_client_never_puts_the_key_in_errors_or_logs(settings, caplog, 
                 call()
             error = raised.value
             texts += [str(error), repr(error), "".join(traceback.format_exception(error))]
-            logging.getLogger("core.pipeline.poll").error("a logged failure: %s", error, exc_info=error)
+            logging.getLogger("core.batches.poll").error("a logged failure: %s", error, exc_info=error)
     finally:
         for logger in loggers:
             logger.removeHandler(caplog.handler)

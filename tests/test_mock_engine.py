@@ -9,7 +9,7 @@ import pytest
 from openai.pagination import SyncCursorPage
 from openai.types import Batch, FileDeleted, FileObject
 
-from core.services.mock_execution import PARALLEL_MIN_REQUESTS
+from core.mock_openai.engine.slices import PARALLEL_MIN_REQUESTS
 from core.services.openai_limits import MAX_EMBEDDING_INPUTS, MAX_REQUESTS_PER_BATCH
 from tests.mock_batch_helpers import (
     assert_matches_schema,
@@ -336,7 +336,7 @@ def test_large_batch_runs_in_parallel_slices_with_the_same_results(mock_client_f
 
 
 def _retrieve_in_child(root, batch_id, queue):
-    from core.services.mock_batch_service import MockOpenAIClient
+    from core.mock_openai.client import MockOpenAIClient
 
     queue.put(MockOpenAIClient(root=root, failure_rate=0).batches.retrieve(batch_id).output_file_id)
 

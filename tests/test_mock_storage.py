@@ -8,8 +8,9 @@ import time
 import openai
 import pytest
 
-from core.services.mock_errors import MockAPIError
-from core.services.mock_storage import MockStorage, atomic_writer, is_batch_id, is_file_id
+from core.mock_openai.engine.atomic_files import atomic_writer
+from core.mock_openai.engine.errors import MockAPIError
+from core.mock_openai.engine.storage import MockStorage, is_batch_id, is_file_id
 from tests.mock_batch_helpers import embedding_request, read_lines, upload, write_jsonl
 
 
@@ -25,14 +26,14 @@ def test_atomic_writer_leaves_nothing_when_the_block_fails(tmp_path):
 
 
 def _upload_then_die(root):
-    from core.services.mock_batch_service import MockOpenAIClient
+    from core.mock_openai.client import MockOpenAIClient
 
     def chunks():
         yield b'{"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {}}\n'
         os.kill(os.getpid(), signal.SIGKILL)  # the process dies mid-upload, without any cleanup
         yield b"never written"
 
-    MockOpenAIClient(root=root).engine.create_file(chunks(), filename="in.jsonl", purpose="batch")
+    MockOpenAIClient(root=root).engine.files.create(chunks(), filename="in.jsonl", purpose="batch")
 
 
 def test_a_crash_mid_upload_leaves_no_file(mock_client):
@@ -46,7 +47,7 @@ def test_a_crash_mid_upload_leaves_no_file(mock_client):
 
 
 def _retrieve(root, batch_id):
-    from core.services.mock_batch_service import MockOpenAIClient
+    from core.mock_openai.client import MockOpenAIClient
 
     MockOpenAIClient(root=root, failure_rate=0, workers=1).batches.retrieve(batch_id)
 
@@ -67,7 +68,7 @@ def test_a_crash_while_writing_results_leaves_no_output_and_the_batch_recovers(m
 
     assert all(path.name.startswith(".tmp-") for path in output_dir.iterdir())  # nothing published
     assert [f.purpose for f in mock_client.files.list()] == ["batch"]
-    stored = mock_client.engine.storage.batch_record(batch.id)["batch"]
+    stored = mock_client.engine.storage.batches.record(batch.id)["batch"]
     assert stored["status"] == "validating" and stored["output_file_id"] is None
 
     recovered = mock_client.batches.retrieve(batch.id)  # the dead child's lock went with it
@@ -84,10 +85,10 @@ def test_ids_from_outside_are_matched_strictly(tmp_path, value):
     assert not is_file_id(value) and not is_batch_id(value)
     storage = MockStorage(tmp_path / "root")
     with pytest.raises(MockAPIError) as caught:
-        storage.file_record(value)
+        storage.files.record(value)
     assert caught.value.status == 404
     with pytest.raises(MockAPIError):
-        storage.batch_record(value)
+        storage.batches.record(value)
 
 
 def test_data_without_a_record_is_invisible(mock_client):

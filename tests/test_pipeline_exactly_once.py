@@ -6,11 +6,11 @@ import orjson
 import pytest
 from django.db import connection, connections
 
+from core.batches import ingest as ingest_module
+from core.batches.ingest import ingest_batch
+from core.batches.poll import poll_open_batches, refresh_batch
+from core.batches.submit import submit_pending
 from core.models import CV, BatchItem, BatchJob, EmbeddingStatus, ItemStatus, Job, ParseStatus
-from core.pipeline import ingest as ingest_module
-from core.pipeline.ingest import ingest_batch
-from core.pipeline.poll import poll_open_batches, refresh_batch
-from core.pipeline.submit import submit_pending
 from tests.pipeline_helpers import make_cv, make_job, mock_service
 
 

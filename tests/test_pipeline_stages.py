@@ -7,8 +7,10 @@ import orjson
 import pytest
 from django.conf import settings
 
-from core.matching.batch_matcher import cvs_needing_match, match_pending_cvs
-from core.matching.embeddings import decode_embedding
+from core.batches.ingest import ingest_batch
+from core.batches.poll import poll_open_batches
+from core.batches.submit import submit_pending
+from core.matching.matcher import cvs_needing_match, match_pending_cvs
 from core.models import (
     CV,
     BatchItem,
@@ -20,12 +22,10 @@ from core.models import (
     ParseStatus,
     Prediction,
 )
-from core.parsing.batch_parser import read_parse_answer
-from core.parsing.resume_schema import schema_violation
-from core.pipeline.ingest import ingest_batch
-from core.pipeline.poll import poll_open_batches
-from core.pipeline.runner import run_pipeline
-from core.pipeline.submit import submit_pending
+from core.stages.embedding import decode_embedding
+from core.stages.parse import read_parse_answer
+from core.stages.resume_schema import schema_violation
+from core.workflow.runner import run_pipeline
 from tests.pipeline_helpers import embedded_cv, embedded_job, make_cv, make_job, mock_service, unit_vector
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_parse_request_is_cut_to_the_token_budget(settings):
     cv = make_cv(1)
     cv.raw_text += "\n" + "publication " * 5000
     cv.save()
-    from core.parsing.batch_parser import CvParseKind
+    from core.stages.parse import CvParseKind
 
     body = CvParseKind().build_body(cv)
     assert len(body["messages"][1]["content"]) == 400
@@ -92,7 +92,7 @@ def test_a_parse_answer_that_is_not_json_fails_that_cv_with_the_reason_and_the_r
     good, bad = make_cv(1), make_cv(2)
     [batch] = submit_pending("cv_parse", service)
     batch = BatchJob.objects.get(pk=batch.pk)
-    from core.pipeline.poll import refresh_batch
+    from core.batches.poll import refresh_batch
 
     batch = refresh_batch(batch, service)
 
@@ -147,7 +147,7 @@ def test_a_vector_of_the_wrong_size_fails_its_item():
     service = mock_service()
     job = make_job(1, "Nurse", ["Patient care"])
     [batch] = submit_pending("job_embedding", service)
-    from core.pipeline.poll import refresh_batch
+    from core.batches.poll import refresh_batch
 
     batch = refresh_batch(batch, service)
 

@@ -25,7 +25,9 @@ _REFERENCE = re.compile(
 
 
 def _tracked_files() -> list[Path]:
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    """Tracked files and new ones git would add (so a reference is caught before it is committed)."""
+    command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = subprocess.run(command, cwd=REPO, capture_output=True, check=True).stdout
     return [REPO / name for name in listed.decode().split("\0") if name]
 
 

@@ -2,7 +2,7 @@
 
 The pipeline owns these rows: an edit or a delete in the admin would bypass its state machine (a CV
 set to "parsed" without a parse, a BatchJob deleted with its items), so pages are view-only and state
-changes go through operations (``core.pipeline.operations``), exposed as admin actions. The same
+changes go through operations (``core.operations``), exposed as admin actions. The same
 actions back the buttons on a detail page, through ``operate_view``, which takes POST only (the admin
 wraps it in CSRF protection) and requires the model's change permission.
 """

@@ -17,11 +17,11 @@ from core.admin import display
 from core.admin.base import RecruitModelAdmin
 from core.admin.downloads import FILE_FIELDS, service_for, stream_batch_file
 from core.admin.item_pages import STATUS_ORDER, FailedFirstItems
+from core.batches.events import log_batch_event
+from core.batches.poll import PROVIDER_TIMESTAMPS
 from core.models import BatchItem, BatchJob, ItemStatus
-from core.pipeline import operations
-from core.pipeline.events import log_batch_event
-from core.pipeline.poll import PROVIDER_TIMESTAMPS
-from recruit.log_redaction import redact
+from core.operations import batches as operations
+from core.services.provider_errors import provider_error_message
 
 ITEMS_PER_PAGE = 50
 ERRORS_SHOWN = 200
@@ -38,15 +38,6 @@ TIMELINE_ORDER = [
     "created here", "created", "submitted", "in progress", "finalizing", "cancelling", "completed", "failed",
     "expired", "cancelled", "reached a final status", "last polled", "results ingested", "expires",
 ]
-
-
-def provider_error(exc: Exception) -> str:
-    """An error from the provider as an operator may read it: never the API key, even masked."""
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return f"{type(exc).__name__}: the provider rejected the API key"
-    if isinstance(exc, openai.APIStatusError):
-        return f"{type(exc).__name__} (HTTP {exc.status_code}): {redact(str(exc.message))}"
-    return f"{type(exc).__name__}: {redact(str(exc))}"
 
 
 def timeline(batch: BatchJob) -> list[dict]:
@@ -93,6 +84,9 @@ class BatchJobAdmin(RecruitModelAdmin):
         "retry_failed_items": "Retry failed items",
         "reingest": "Re-ingest",
     }
+    # Each action is one of the operations in core.operations.batches, which says when it applies.
+    operation_names = {"poll_now": "poll", "cancel_batches": "cancel", "retry_failed_items": "retry_failed",
+                       "reingest": "reingest"}
     readonly_fields = ["status_badge", "progress", "cost", "age"]
     fieldsets = [
         (None, {"fields": ["provider_batch_id", "kind", "backend", "endpoint", "model", "status_badge", "progress"]}),
@@ -167,15 +161,7 @@ class BatchJobAdmin(RecruitModelAdmin):
         }
 
     def operation_applies(self, name: str, obj: BatchJob) -> bool:
-        if name == "poll_now":
-            return obj.ingested_at is None
-        if name == "cancel_batches":
-            return not obj.is_terminal
-        if name == "retry_failed_items":
-            return obj.ingested_at is not None and (obj.failed > 0 or obj.total > obj.completed)
-        if name == "reingest":
-            return obj.is_terminal
-        return True
+        return operations.refusal(self.operation_names[name], obj) is None
 
     # --- operations --------------------------------------------------------------------------------
     def _audit(self, request, batch: BatchJob, action: str, outcome: str) -> None:
@@ -189,8 +175,7 @@ class BatchJobAdmin(RecruitModelAdmin):
         try:
             return True, operation(batch, service_for(batch))
         except (openai.APIError, ImproperlyConfigured) as exc:
-            error = provider_error(exc) if isinstance(exc, openai.APIError) else str(exc)
-            self.message_user(request, f"{batch}: {action} failed: {error}", messages.ERROR)
+            self.message_user(request, f"{batch}: {action} failed: {provider_error_message(exc)}", messages.ERROR)
             return False, None
 
     @admin.action(description="Poll now (and ingest if finished)", permissions=["operate"])
@@ -201,10 +186,7 @@ class BatchJobAdmin(RecruitModelAdmin):
                 continue
             batch.refresh_from_db()
             if report is not None and not report.skipped:
-                outcome = (
-                    f"{batch.status}; ingested {report.succeeded} succeeded, {report.failed} failed, "
-                    f"{report.not_run} not run ({report.retried} to retry, {report.given_up} given up)"
-                )
+                outcome = f"{batch.status}; ingested {report.describe()}"
                 level = messages.SUCCESS
             else:
                 outcome = f"{batch.status} ({batch.completed} completed, {batch.failed} failed of {batch.total})"
@@ -215,12 +197,7 @@ class BatchJobAdmin(RecruitModelAdmin):
 
     @admin.action(description="Cancel", permissions=["operate"])
     def cancel_batches(self, request, queryset):
-        for batch in queryset.order_by("pk"):
-            if batch.is_terminal:
-                self.message_user(
-                    request, f"{batch}: already {batch.status}, nothing to cancel", messages.INFO
-                )
-                continue
+        for batch in self._applicable(request, queryset, "cancel", messages.INFO):
             ok, batch = self._call_provider(request, batch, "cancel", operations.cancel)
             if not ok:
                 continue
@@ -245,23 +222,26 @@ class BatchJobAdmin(RecruitModelAdmin):
 
     @admin.action(description="Re-ingest results (idempotent)", permissions=["operate"])
     def reingest(self, request, queryset):
-        for batch in queryset.order_by("pk"):
-            if not batch.is_terminal:
-                self.message_user(
-                    request, f"{batch}: still {batch.status}, poll it instead", messages.WARNING
-                )
-                continue
+        for batch in self._applicable(request, queryset, "reingest", messages.WARNING):
             ok, report = self._call_provider(request, batch, "re-ingest", operations.reingest)
             if not ok:
                 continue
-            applied = report.succeeded + report.failed + report.not_run
             outcome = (
-                f"applied {report.succeeded} succeeded, {report.failed} failed, {report.not_run} not run"
-                if applied
+                f"applied {report.describe()}"
+                if report.applied
                 else "nothing new to apply, every result was already ingested"
             )
             self._audit(request, batch, "re-ingest", outcome)
             self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS)
+
+    def _applicable(self, request, queryset, operation: str, refused_level: int):
+        """The selected batches ``operation`` applies to; each of the others gets a message saying why not."""
+        for batch in queryset.order_by("pk"):
+            refusal = operations.refusal(operation, batch)
+            if refusal is None:
+                yield batch
+            else:
+                self.message_user(request, f"{batch}: {refusal}", refused_level)
 
     def _skipped(self, request, queryset, why: str) -> None:
         ids = list(queryset.values_list("provider_batch_id", flat=True)[:20])

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from core.admin import display
 from core.admin.base import RecruitModelAdmin
 from core.models import CV, Prediction
-from core.pipeline import operations
+from core.operations import rows as operations
 
 HISTORY_SHOWN = 20
 

@@ -2,7 +2,7 @@
 
 Charts are drawn on the server (CSS bars and one inline SVG) so the page works offline and without
 JavaScript. Every number is one aggregate query over an indexed or small table (see
-``core.pipeline.overview``); nothing here scans BatchItems except for the last day's batches.
+``core.selectors.overview``); nothing here scans BatchItems except for the last day's batches.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from core.models import (
     ParseStatus,
     Prediction,
 )
-from core.pipeline.overview import count_by, requests_by_hour, spend_by_kind
-from core.pipeline.selectors import open_batches, stage_progress, summarize_batches
+from core.selectors.batches import open_batches, summarize_batches
+from core.selectors.overview import count_by, requests_by_hour, spend_by_kind
+from core.selectors.progress import stage_progress
 from core.services.batch_service import describe_backend
 
 HOURS = 24

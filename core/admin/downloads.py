@@ -14,8 +14,8 @@ import openai
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 
+from core.batches.events import log_batch_event
 from core.models import Backend, BatchJob
-from core.pipeline.events import log_batch_event
 from core.services.batch_service import BatchService
 
 # The files a batch references, by the word used in URLs.

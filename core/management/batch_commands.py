@@ -18,8 +18,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from core.models import BatchJob
-from core.pipeline.selectors import find_batch
+from core.selectors.batches import find_batch
 from core.services.batch_service import BatchService
+from core.services.provider_errors import provider_error_message
 
 
 def one_line(text: object) -> str:
@@ -42,7 +43,7 @@ def batch_service() -> BatchService:
     try:
         return BatchService()
     except ImproperlyConfigured as exc:
-        raise CommandError(one_line(exc)) from exc
+        raise CommandError(provider_error_message(exc)) from exc
 
 
 @contextmanager
@@ -51,7 +52,7 @@ def provider_errors(action: str) -> Iterator[None]:
     try:
         yield
     except openai.APIError as exc:
-        raise CommandError(f"{action}: {type(exc).__name__}: {one_line(exc)}") from exc
+        raise CommandError(f"{action}: {provider_error_message(exc)}") from exc
 
 
 def positive_float(value: str) -> float:

@@ -42,7 +42,7 @@ def settling_bar(description: str, stream):
 @contextmanager
 def pipeline_progress(stream):
     """Yields ``refresh()``: one bar per stage, redrawn from the database's counts."""
-    from core.pipeline.selectors import stage_progress
+    from core.selectors.progress import stage_progress
 
     with _progress(stream, label_width=16) as progress:
         tasks = {}

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from openai.types import Batch, FileObject
 
-from .mock_batch_service import MockOpenAIClient
-from .mock_storage import atomic_writer
+from core.mock_openai.engine.atomic_files import atomic_writer
+
 from .openai_limits import MAX_FILE_BYTES, MAX_REQUESTS_PER_BATCH, embedding_inputs, estimate_request_tokens
 
 logger = logging.getLogger(__name__)
@@ -67,15 +67,22 @@ def describe_backend(use_mock: bool | None = None) -> str:
     return f"openai ({settings.OPENAI_BASE_URL or 'https://api.openai.com/v1'})"
 
 
+def _mock_client_class():
+    """`MockOpenAIClient`, imported on first use, so that a process on OpenAI never loads the mock."""
+    from core.mock_openai.client import MockOpenAIClient
+
+    return MockOpenAIClient
+
+
 class BatchService:
     """Write, upload, create, poll, list, cancel and read batches on the selected backend."""
 
     def __init__(self, use_mock: bool | None = None, client=None):
         if client is not None:
             self.client = client
-            self.backend = "mock" if isinstance(client, MockOpenAIClient) else "openai"
+            self.backend = "mock" if isinstance(client, _mock_client_class()) else "openai"
         elif mock_backend_selected(use_mock):
-            self.client = MockOpenAIClient()
+            self.client = _mock_client_class()()
             self.backend = "mock"
         else:
             if not settings.OPENAI_API_KEY:

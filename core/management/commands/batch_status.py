@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from core.management.batch_commands import format_table, positive_int, resolve_batch, shorten, when
 from core.models import BatchJob, BatchKind, ItemStatus
-from core.pipeline.selectors import failed_items, item_status_counts, recent_batches
+from core.selectors.batches import failed_items, item_status_counts, recent_batches
 
 
 class Command(BaseCommand):

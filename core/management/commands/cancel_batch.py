@@ -8,10 +8,9 @@ and the rest go back to pending. Otherwise `poll_batches` (or the worker) does t
 from django.core.management.base import BaseCommand, CommandError
 
 from core.management.batch_commands import batch_service, provider_errors, resolve_batch
-from core.management.reporting import describe_event
+from core.management.reporting import ingested_line
 from core.models import BatchStatus
-from core.pipeline import operations
-from core.pipeline.runner import PipelineEvent
+from core.operations import batches as operations
 
 
 class Command(BaseCommand):
@@ -26,11 +25,12 @@ class Command(BaseCommand):
     def handle(self, *args, batch_id, **options):
         batch = resolve_batch(batch_id)
         name = f"{batch.kind} {batch.provider_batch_id}"
+        refusal = operations.refusal("cancel", batch)
         if batch.status == BatchStatus.CANCELLED:
-            self.stdout.write(f"{name} is already cancelled")
+            self.stdout.write(f"{name} is {refusal}")
             return
-        if batch.is_terminal:
-            raise CommandError(f"{name} already {batch.status}: only a batch in progress can be cancelled")
+        if refusal is not None:
+            raise CommandError(f"{name} {refusal}")
         service = batch_service()
         with provider_errors(f"could not cancel {name}"):
             batch = operations.cancel(batch, service)
@@ -41,5 +41,4 @@ class Command(BaseCommand):
         with provider_errors(f"{name} is {batch.status} but could not be ingested; run poll_batches"):
             report = operations.poll_now(batch, service)
         if report is not None and not report.skipped:
-            event = PipelineEvent("ingest", batch.kind, {"batch": batch.provider_batch_id, "report": report})
-            self.stdout.write(describe_event(event))
+            self.stdout.write(ingested_line(batch, report))

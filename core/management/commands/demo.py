@@ -10,11 +10,9 @@ from django.db.models import Prefetch
 
 from core.importing.cvs import import_cv_files
 from core.importing.jobs import import_jobs_file
-from core.management.progress import pipeline_progress
-from core.management.reporting import describe_event, summary_lines
+from core.management.reporting import run_pipeline_shown, summary_lines
 from core.models import CV, BatchJob, Prediction
-from core.pipeline.runner import run_pipeline
-from core.pipeline.selectors import summarize_batches
+from core.selectors.batches import summarize_batches
 from core.services.batch_service import BatchService
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
@@ -32,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, show, verbosity, **options):
         if verbosity < 2:
             # The demo narrates each batch itself; the per-event log lines are for workers (-v 2 shows them).
-            for name in ("recruit.batches", "core.services", "core.matching"):
+            for name in ("recruit.batches", "core.services", "core.mock_openai", "core.matching", "core.workflow"):
                 logging.getLogger(name).setLevel(logging.WARNING)
         call_command("migrate", interactive=False, verbosity=0)
         db = settings.DATABASES["default"]
@@ -50,15 +48,7 @@ class Command(BaseCommand):
         self.stdout.write(f"batch backend: {service.backend} (files under {settings.MOCK_BATCH_DIR})\n")
         latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-        with pipeline_progress(self.stderr) as refresh:
-
-            def on_event(event):
-                line = describe_event(event)
-                if line:
-                    self.stdout.write("  " + line)
-                refresh()
-
-            run_pipeline(service, wait=True, poll_interval=1.0, on_event=on_event)
+        run_pipeline_shown(self, service, indent="  ", wait=True, poll_interval=1.0)
         self._print_matches(show)
         this_run = BatchJob.objects.filter(pk__gt=latest)
         scope = "this run" if this_run.exists() else "nothing new to do; all batches so far"

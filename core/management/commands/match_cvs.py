@@ -1,10 +1,15 @@
-"""Run the match stage alone: rank active jobs for every CV whose predictions are missing or stale."""
+"""Run the match stage alone: rank active jobs for every CV whose predictions are missing or stale.
+
+Unlike the workflow, which defers matching while job embeddings are outstanding, an operator asking
+for it gets it now, with a warning that those jobs will send the CVs to be matched again.
+"""
 
 from django.core.management.base import BaseCommand
 
 from core.management.batch_commands import positive_int
 from core.management.progress import progress_bar
-from core.matching.batch_matcher import cvs_needing_match, match_pending_cvs
+from core.matching.matcher import cvs_needing_match, match_pending_cvs
+from core.workflow.steps import job_embeddings_outstanding
 
 
 class Command(BaseCommand):
@@ -19,6 +24,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, workers, **options):
+        if job_embeddings_outstanding():
+            self.stderr.write(
+                "warning: some active jobs are not embedded yet; once they are, these CVs are matched again"
+            )
         with progress_bar("Matching CVs", total=cvs_needing_match().count(), stream=self.stderr) as advance:
             report = match_pending_cvs(progress=advance, workers=workers)
         self.stdout.write(

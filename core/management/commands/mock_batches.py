@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.management.batch_commands import format_table, one_line, positive_float, positive_int, when
-from core.services.mock_batch_service import engine_from_settings
-from core.services.mock_errors import MockAPIError
-from core.services.mock_housekeeping import batch_detail, clean
+from core.mock_openai.config import engine_from_settings
+from core.mock_openai.engine.errors import MockAPIError
+from core.mock_openai.engine.housekeeping import batch_detail, clean
 
 DAY = 24 * 3600
 DEFAULT_CLEAN_DAYS = 7.0
@@ -69,7 +69,7 @@ class Command(BaseCommand):
     def _list(self, engine, limit: int) -> None:
         batches, after, more = [], None, True
         while more and len(batches) < limit:
-            page = engine.list_batches(after=after, limit=min(PAGE, limit - len(batches)))
+            page = engine.batches.list(after=after, limit=min(PAGE, limit - len(batches)))
             batches += page["data"]
             after, more = page["last_id"], page["has_more"]
         if not batches:

@@ -4,18 +4,17 @@ The Celery beat schedule does this every CELERY_POLL_INTERVAL seconds; the comma
 cron-style set-ups without a worker, and for waiting on a run from a terminal (``--wait``).
 """
 
-import time
 from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.batches.ingest import IngestReport
 from core.management.batch_commands import batch_service, positive_float
 from core.management.progress import settling_bar
-from core.management.reporting import describe_event
+from core.management.reporting import ingested_line
 from core.models import BatchJob
-from core.pipeline.poll import poll_open_batches
-from core.pipeline.runner import PipelineEvent
-from core.pipeline.selectors import open_batches
+from core.selectors.batches import open_batches
+from core.workflow.polling import PollRound, StillOpen, poll_round, poll_until_closed
 
 
 @dataclass
@@ -23,14 +22,21 @@ class PollTally:
     """Totals over every round of one command run."""
 
     rounds: int = 0
+    seen: set[int] = field(default_factory=set)  # batches open at some round: grows with new submissions
     polled: set[int] = field(default_factory=set)  # batches the provider answered for, in any round
-    ingested: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    not_run: int = 0
-    retried: int = 0
-    given_up: int = 0
-    unreachable: dict[int, str] = field(default_factory=dict)  # pk -> provider id, of the last round
+    ingested: IngestReport = field(default_factory=IngestReport)
+    batches_ingested: int = 0
+    unreachable: dict[int, str] = field(default_factory=dict)  # of the last round
+
+    def add(self, poll: PollRound) -> None:
+        self.rounds += 1
+        self.seen |= poll.was_open | poll.still_open
+        self.polled |= poll.answered
+        self.unreachable = poll.unreachable
+        for _, report in poll.ingested:
+            self.batches_ingested += 1
+            for name in ("succeeded", "failed", "not_run", "retried", "given_up"):
+                setattr(self.ingested, name, getattr(self.ingested, name) + getattr(report, name))
 
 
 class Command(BaseCommand):
@@ -59,7 +65,10 @@ class Command(BaseCommand):
         if wait:
             self._wait(service, tally, interval, timeout)
         else:
-            self._round(service, tally, report_open=True)
+            poll = poll_round(service)
+            self._show(poll, tally)
+            for batch in open_batches().filter(pk__in=poll.answered).order_by("created_at"):
+                self.stdout.write(self._open_line(batch))
         self._summary(tally)
         if tally.unreachable and not wait:
             raise CommandError(
@@ -67,29 +76,10 @@ class Command(BaseCommand):
                 "see the event=poll_failed log lines"
             )
 
-    def _round(self, service, tally: PollTally, report_open: bool) -> None:
-        """One pass over the open batches; prints each batch ingested (and, if asked, each still open)."""
-        before = set(open_batches().values_list("pk", flat=True))
-        results = poll_open_batches(service)
-        tally.rounds += 1
-        answered = set()
-        for batch, report in results:
-            answered.add(batch.pk)
-            if report is not None and not report.skipped:
-                tally.ingested += 1
-                tally.succeeded += report.succeeded
-                tally.failed += report.failed
-                tally.not_run += report.not_run
-                tally.retried += report.retried
-                tally.given_up += report.given_up
-                event = PipelineEvent("ingest", batch.kind, {"batch": batch.provider_batch_id, "report": report})
-                self.stdout.write(describe_event(event))
-        # poll_open_batches logs a batch the provider could not answer for and goes on; name those here.
-        tally.polled |= answered
-        tally.unreachable = dict(open_batches().filter(pk__in=before - answered).values_list("pk", "provider_batch_id"))
-        if report_open:
-            for batch in open_batches().filter(pk__in=answered).order_by("created_at"):
-                self.stdout.write(self._open_line(batch))
+    def _show(self, poll: PollRound, tally: PollTally) -> None:
+        tally.add(poll)
+        for batch, report in poll.ingested:
+            self.stdout.write(ingested_line(batch, report))
 
     @staticmethod
     def _open_line(batch: BatchJob) -> str:
@@ -98,40 +88,31 @@ class Command(BaseCommand):
         return f"{batch.kind} {batch.provider_batch_id}: {batch.status}{progress}"
 
     def _wait(self, service, tally: PollTally, interval: float, timeout: float | None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen: set[int] = set()  # every batch open at some round: the bar's total grows with new submissions
-        try:
-            with settling_bar("Waiting for batches", self.stderr) as update:
-                while True:
-                    seen.update(_open_pks())
-                    self._round(service, tally, report_open=False)
-                    still_open = _open_pks()
-                    seen.update(still_open)
-                    update(len(seen - still_open), len(seen))
-                    if not still_open:
-                        return
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        self._summary(tally)
-                        raise CommandError(f"gave up after {timeout:g}s: {len(still_open)} batch(es) still open")
-                    time.sleep(interval if left is None else min(interval, left))
-        except KeyboardInterrupt:
-            self._summary(tally)
-            raise CommandError(f"interrupted: {open_batches().count()} batch(es) still open") from None
+        with settling_bar("Waiting for batches", self.stderr) as update:
+
+            def on_round(poll: PollRound) -> None:
+                self._show(poll, tally)
+                update(len(tally.seen - poll.still_open), len(tally.seen))
+
+            try:
+                poll_until_closed(service, interval, timeout, on_round)
+            except StillOpen as exc:
+                self._summary(tally)
+                raise CommandError(str(exc)) from None
+            except KeyboardInterrupt:
+                self._summary(tally)
+                raise CommandError(f"interrupted: {open_batches().count()} batch(es) still open") from None
 
     def _summary(self, tally: PollTally) -> None:
         still_open = open_batches().count()
         rounds = f" in {tally.rounds} round(s)" if tally.rounds > 1 else ""
         self.stdout.write(
-            f"polled {len(tally.polled)} batch(es){rounds}: {tally.ingested} ingested, {still_open} still open"
+            f"polled {len(tally.polled)} batch(es){rounds}: {tally.batches_ingested} ingested, {still_open} still open"
             + (f", {len(tally.unreachable)} could not be polled" if tally.unreachable else "")
         )
-        if tally.ingested:
+        if tally.batches_ingested:
+            totals = tally.ingested
             self.stdout.write(
-                f"requests: {tally.succeeded} succeeded, {tally.failed} failed, {tally.not_run} not run; "
-                f"rows: {tally.retried} to retry, {tally.given_up} given up"
+                f"requests: {totals.succeeded} succeeded, {totals.failed} failed, {totals.not_run} not run; "
+                f"rows: {totals.retried} to retry, {totals.given_up} given up"
             )
-
-
-def _open_pks() -> set[int]:
-    return set(open_batches().values_list("pk", flat=True))

@@ -8,7 +8,7 @@ next submit (run_pipeline, or the worker's schedule) batches them again.
 from django.core.management.base import BaseCommand
 
 from core.models import BatchKind
-from core.pipeline.operations import retry_failed_rows
+from core.operations.rows import retry_failed_rows
 
 
 class Command(BaseCommand):

@@ -3,11 +3,9 @@
 from django.core.management.base import BaseCommand
 
 from core.management.batch_commands import batch_service, positive_float, provider_errors
-from core.management.progress import pipeline_progress
-from core.management.reporting import describe_event, summary_lines
+from core.management.reporting import run_pipeline_shown, summary_lines
 from core.models import BatchJob
-from core.pipeline.runner import run_pipeline
-from core.pipeline.selectors import open_batches, summarize_batches
+from core.selectors.batches import open_batches, summarize_batches
 
 
 class Command(BaseCommand):
@@ -27,16 +25,8 @@ class Command(BaseCommand):
         self.stdout.write(f"batch backend: {service.backend}")
         latest = BatchJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-        with pipeline_progress(self.stderr) as refresh:
-
-            def on_event(event):
-                line = describe_event(event)
-                if line:
-                    self.stdout.write(line)
-                refresh()
-
-            with provider_errors("running the pipeline"):
-                result = run_pipeline(service, wait=wait, poll_interval=poll_interval, on_event=on_event)
+        with provider_errors("running the pipeline"):
+            result = run_pipeline_shown(self, service, wait=wait, poll_interval=poll_interval)
         for line in summary_lines(summarize_batches(BatchJob.objects.filter(pk__gt=latest))):
             self.stdout.write(line)
         if not result.finished:

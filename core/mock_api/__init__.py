@@ -1,1 +1,0 @@
-"""The mock OpenAI Files + Batch API served over HTTP by Django (see views)."""

@@ -1,0 +1,111 @@
+"""The errors a batch request earns by itself, whatever the failure rate: a 400 (or a 404 for an
+unknown model) in OpenAI's words, for each endpoint the mock answers.
+
+Execution gives such a request its error line instead of an answer, and validation counts it among the
+failures a batch is expected to have.
+"""
+
+from collections.abc import Mapping
+
+from core.services.openai_limits import (
+    CHAT_CONTEXT_TOKENS,
+    EMBEDDING_MAX_INPUT_TOKENS,
+    EMBEDDING_MODEL_DIMENSIONS,
+    MODELS_ACCEPTING_DIMENSIONS,
+    embedding_inputs,
+    estimate_input_tokens,
+    estimate_request_tokens,
+    estimate_tokens,
+)
+
+from .errors import MockAPIError, bad_request
+
+MAX_INPUTS_PER_EMBEDDING_REQUEST = 2048
+
+
+def _embedding_options_error(body: Mapping) -> MockAPIError | None:
+    model = body.get("model")
+    if model not in EMBEDDING_MODEL_DIMENSIONS:
+        return MockAPIError(
+            404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+        )
+    dimensions = body.get("dimensions")
+    if dimensions is not None:
+        if model not in MODELS_ACCEPTING_DIMENSIONS:
+            return bad_request("This model does not support specifying dimensions.", "dimensions", "invalid_value")
+        if type(dimensions) is not int or not 1 <= dimensions <= EMBEDDING_MODEL_DIMENSIONS[model]:
+            return bad_request(
+                f"Invalid value for 'dimensions': must be an integer from 1 to {EMBEDDING_MODEL_DIMENSIONS[model]}.",
+                "dimensions",
+                "invalid_value",
+            )
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        return bad_request(
+            "Invalid value for 'encoding_format': expected 'float' or 'base64'.", "encoding_format", "invalid_value"
+        )
+    return None
+
+
+def _embedding_inputs_error(inputs: list) -> MockAPIError | None:
+    if not inputs or any(item == "" or item == [] for item in inputs):
+        return bad_request(
+            "'$.input' is invalid: inputs must be non-empty strings or token arrays.", "input", "invalid_value"
+        )
+    if not all(isinstance(item, str) or (isinstance(item, list) and item) for item in inputs):
+        return bad_request(
+            "'$.input' must be a string, an array of strings or an array of token arrays.", "input", "invalid_type"
+        )
+    if len(inputs) > MAX_INPUTS_PER_EMBEDDING_REQUEST:
+        return bad_request(
+            f"'$.input' has {len(inputs)} items; at most {MAX_INPUTS_PER_EMBEDDING_REQUEST} are allowed.",
+            "input",
+            "invalid_value",
+        )
+    longest = max(estimate_input_tokens(item) for item in inputs)
+    if longest > EMBEDDING_MAX_INPUT_TOKENS:
+        return bad_request(
+            f"This model's maximum context length is {EMBEDDING_MAX_INPUT_TOKENS} tokens, however you requested "
+            f"{longest} tokens ({longest} in your prompt; 0 for the completion). Please reduce your prompt.",
+            "input",
+            "context_length_exceeded",
+        )
+    return None
+
+
+def _embedding_request_error(body: Mapping) -> MockAPIError | None:
+    value = body.get("input")
+    if value is None:
+        return bad_request("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+    if type(value) is str and value and estimate_tokens(value) <= EMBEDDING_MAX_INPUT_TOKENS:  # the common case
+        return _embedding_options_error(body)
+    return _embedding_inputs_error(embedding_inputs(body)) or _embedding_options_error(body)
+
+
+def _chat_request_error(body: Mapping) -> MockAPIError | None:
+    messages = body.get("messages")
+    if messages is None:
+        return bad_request("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, Mapping) for m in messages):
+        return bad_request(
+            "Invalid 'messages': expected a non-empty array of message objects.", "messages", "invalid_value"
+        )
+    tokens = estimate_request_tokens("/v1/chat/completions", body)
+    if tokens > CHAT_CONTEXT_TOKENS:
+        return bad_request(
+            f"This model's maximum context length is {CHAT_CONTEXT_TOKENS} tokens. However, your messages resulted in "
+            f"{tokens} tokens. Please reduce the length of the messages.",
+            "messages",
+            "context_length_exceeded",
+        )
+    return None
+
+
+def request_error(url: str, body: object) -> MockAPIError | None:
+    """The 400 (or 404) a request earns by itself, whatever the failure rate; None if it is valid."""
+    if not isinstance(body, Mapping):
+        return bad_request("The request body must be a JSON object.", "body", "invalid_type")
+    if url == "/v1/embeddings":
+        return _embedding_request_error(body)
+    if url == "/v1/chat/completions":
+        return _chat_request_error(body)
+    return bad_request(f"The mock Batch API does not implement {url}.", "url", "unsupported_endpoint")

@@ -1,0 +1,12 @@
+"""The mock's embedding model: feature hashing of a text's words and word pairs (heuristics.text_features),
+so texts that share vocabulary get close vectors."""
+
+import numpy as np
+
+from .embeddings import EmbeddingGenerator
+from .heuristics.text_features import embed_texts
+
+
+class HashedEmbeddings(EmbeddingGenerator):
+    def vectors(self, texts: list[str], dimensions: int) -> np.ndarray:
+        return embed_texts(texts, dimensions)

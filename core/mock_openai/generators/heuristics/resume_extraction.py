@@ -1,0 +1,502 @@
+"""Heuristic CV parsing into a JSON Resume document (https://jsonresume.org/schema): the mock's stand-in
+for the model that parses CVs, so the app's own parsing gets realistic answers to work on.
+
+It extracts what a model would: the header's name, label and contacts, and the Summary / Experience /
+Education / Skills / Languages / Certifications sections. CVs arrive as plain text or Markdown with
+headings written in many ways ("EXPERIENCE", "## Work Experience", "Skills:", "Profile" underlined
+with dashes); each section has its own small parser.
+"""
+
+import re
+
+_HEADINGS = {
+    "summary": (
+        "summary",
+        "professional summary",
+        "profile",
+        "professional profile",
+        "about",
+        "about me",
+        "objective",
+        "career objective",
+        "personal statement",
+        "overview",
+        "career summary",
+    ),
+    "work": (
+        "experience",
+        "work experience",
+        "professional experience",
+        "employment",
+        "employment history",
+        "work history",
+        "career history",
+        "relevant experience",
+        "experience highlights",
+    ),
+    "education": (
+        "education",
+        "education and training",
+        "academic background",
+        "qualifications",
+        "education & training",
+    ),
+    "skills": (
+        "skills",
+        "technical skills",
+        "core skills",
+        "key skills",
+        "competencies",
+        "core competencies",
+        "skills and tools",
+        "tools",
+        "technologies",
+        "expertise",
+        "areas of expertise",
+        "skills & tools",
+    ),
+    "languages": ("languages", "language skills"),
+    "certificates": (
+        "certifications",
+        "certificates",
+        "licences & certifications",
+        "licenses & certifications",
+        "licences and certifications",
+        "licenses and certifications",
+        "licences",
+        "licenses",
+        "certifications & training",
+    ),
+    "projects": ("projects", "selected projects", "key projects"),
+    "interests": ("interests", "hobbies"),
+    "other": (
+        "achievements",
+        "key achievements",
+        "awards",
+        "references",
+        "volunteering",
+        "volunteer experience",
+        "professional development",
+        "publications",
+        "selected matters",
+        "memberships",
+        "additional information",
+    ),
+}
+_HEADING_TO_SECTION = {name: section for section, names in _HEADINGS.items() for name in names}
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().-]{6,}\d")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:linkedin\.com|github\.com)/\S+", re.IGNORECASE)
+_MONTHS = {
+    m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
+}
+_DATE = r"(?:(?:[A-Za-z]{3,9}\.?\s+)?\d{4}|\d{1,2}/\d{4}|present|current|now|today)"
+_RANGE_RE = re.compile(rf"(?P<start>{_DATE})\s*(?:–|—|-|to|until)\s*(?P<end>{_DATE})", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+_BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦‣]|\d+[.)])\s+")
+_ENTRY_SEPARATORS = (" — ", " – ", " at ", " @ ", " | ", ", ", " - ")
+_INSTITUTION_WORDS = (
+    "university",
+    "college",
+    "school",
+    "institute",
+    "academy",
+    "polytechnic",
+    "conservatoire",
+    "université",
+    "center",
+    "centre",
+)
+_DEGREE_RE = re.compile(
+    r"\b(?:B\.?\s?Sc|B\.?\s?S|B\.?\s?A|B\.?\s?Eng|M\.?\s?Sc|M\.?\s?S|M\.?\s?A|M\.?\s?Eng|MBA|Ph\.?\s?D|BSN|MSN|PharmD|"
+    r"Bachelor|Master|Doctor|Diploma|Certificate|Associate|A-levels?|GCSEs?|Licen[cs]e|BTEC|NVQ|HND|Degree)\b",
+    re.IGNORECASE,
+)
+_COUNTRY_CODES = {
+    "usa": "US",
+    "us": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "ireland": "IE",
+    "germany": "DE",
+    "france": "FR",
+    "spain": "ES",
+    "italy": "IT",
+    "portugal": "PT",
+    "netherlands": "NL",
+    "belgium": "BE",
+    "switzerland": "CH",
+    "austria": "AT",
+    "poland": "PL",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "sweden": "SE",
+    "norway": "NO",
+    "denmark": "DK",
+    "finland": "FI",
+    "india": "IN",
+    "china": "CN",
+    "japan": "JP",
+    "canada": "CA",
+    "australia": "AU",
+    "new zealand": "NZ",
+    "brazil": "BR",
+    "mexico": "MX",
+    "nigeria": "NG",
+    "ghana": "GH",
+    "kenya": "KE",
+    "south africa": "ZA",
+    "singapore": "SG",
+    "united arab emirates": "AE",
+    "uae": "AE",
+    "egypt": "EG",
+    "pakistan": "PK",
+    "philippines": "PH",
+    "argentina": "AR",
+    "colombia": "CO",
+    "chile": "CL",
+}
+_CONTACT_SPLIT_RE = re.compile(r"\s+[|·•]\s+|\s{3,}|\t")
+_LABELLED_RE = re.compile(
+    r"^(email|e-mail|phone|mobile|tel|telephone|location|address|linkedin|github|website)\s*:\s*(.+)$", re.I
+)
+
+
+def _clean(line: str) -> str:
+    """A line without Markdown emphasis and heading marks."""
+    line = re.sub(r"^#{1,6}\s*", "", line.strip())
+    return re.sub(r"(\*\*|__|\*|`)", "", line).strip()
+
+
+def _heading(line: str, next_line: str) -> tuple[str, str] | None:
+    """(section, rest of the line) when the line is a section heading, else None."""
+    text = _clean(line)
+    name, _, rest = text.partition(":")
+    key = re.sub(r"\s+", " ", name).strip().lower()
+    if key in _HEADING_TO_SECTION and (len(key.split()) <= 5):
+        return _HEADING_TO_SECTION[key], rest.strip()
+    if re.fullmatch(r"[-=_]{3,}", next_line.strip()) and key:
+        return _HEADING_TO_SECTION.get(key, "other"), ""
+    if _is_unknown_heading(line.strip(), text):
+        # A section this parser does not know (ACHIEVEMENTS, ## Volunteering, References:) still ends the
+        # one before it, so its lines are not read as skills or jobs.
+        return "other", ""
+    return None
+
+
+def _is_unknown_heading(raw: str, text: str) -> bool:
+    """An UPPERCASE line, a `## Heading` or a bare `Label:`: a heading even if its name is unknown."""
+    if raw[:1] in "-*•" or any(ch.isdigit() for ch in text):
+        return False
+    words = text.rstrip(":").split()
+    if not words or len(words) > 4:
+        return False
+    letters = [ch for ch in text if ch.isalpha()]
+    shouting = len(letters) >= 6 and all(ch.isupper() for ch in letters)
+    second_level = raw.startswith("## ")
+    labelled = text.endswith(":") and len(words) <= 3
+    return shouting or second_level or labelled
+
+
+def split_sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The header lines (before the first heading) and each section's lines, headings removed."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    header: list[str] = []
+    sections: dict[str, list[str]] = {}
+    current: list[str] = header
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"\s*[-=_]{3,}\s*", line):
+            continue  # an underline or a horizontal rule
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        heading = _heading(line, following)
+        if heading:
+            section, rest = heading
+            current = sections.setdefault(section, [])
+            if rest:
+                current.append(rest)
+            continue
+        current.append(line)
+    return header, sections
+
+
+def _iso_date(value: str) -> str:
+    value = value.strip().rstrip(".")
+    if value.lower() in ("present", "current", "now", "today"):
+        return ""
+    if match := re.fullmatch(r"(\d{1,2})/(\d{4})", value):
+        return f"{match[2]}-{int(match[1]):02d}"
+    if match := re.fullmatch(r"([A-Za-z]{3,9})\.?\s+(\d{4})", value):
+        month = _MONTHS.get(match[1][:3].lower())
+        return f"{match[2]}-{month:02d}" if month else match[2]
+    year = _YEAR_RE.search(value)
+    return year.group(0) if year else ""
+
+
+def _date_range(text: str) -> tuple[str, str, str] | None:
+    """(start, end, text without the range) for the first date range in the text."""
+    match = _RANGE_RE.search(text)
+    if not match:
+        return None
+    rest = (text[: match.start()] + text[match.end() :]).strip(" ,|—–-()")
+    return _iso_date(match["start"]), _iso_date(match["end"]), rest
+
+
+def _location(value: str) -> dict:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    location = {"address": "", "postalCode": "", "city": parts[0] if parts else "", "countryCode": "", "region": ""}
+    if len(parts) >= 2:
+        country = _COUNTRY_CODES.get(parts[-1].lower())
+        if country:
+            location["countryCode"] = country
+            if len(parts) >= 3:
+                location["region"] = parts[1]
+        else:
+            location["region"] = parts[1]
+    elif parts and parts[0].lower() in _COUNTRY_CODES:
+        location.update(city="", countryCode=_COUNTRY_CODES[parts[0].lower()])
+    return location
+
+
+def _looks_like_name(line: str) -> bool:
+    words = line.split()
+    return (
+        1 < len(words) <= 5
+        and not any(ch.isdigit() for ch in line)
+        and all(w[0].isupper() for w in words if w[0].isalpha())
+    )
+
+
+def _looks_like_place(segment: str, loose: bool) -> bool:
+    """ "City, Country" always; "City, ST" (a region code) only when `loose`, since "Accountant, CPA" is a label."""
+    parts = [p.strip() for p in segment.split(",")]
+    if any(ch.isdigit() for ch in segment) or len(segment) > 80 or "(" in segment:
+        return False
+    if parts[-1].lower() in _COUNTRY_CODES:
+        return True
+    return loose and len(parts) >= 2 and re.fullmatch(r"[A-Z]{2,3}", parts[-1]) is not None
+
+
+def _basics(header: list[str]) -> dict:
+    basics = {
+        "name": "",
+        "label": "",
+        "email": "",
+        "phone": "",
+        "url": "",
+        "summary": "",
+        "location": _location(""),
+        "profiles": [],
+    }
+    for raw in header:
+        line = _BULLET_RE.sub("", _clean(raw))
+        if not line:
+            continue
+        segments = [s.strip() for s in _CONTACT_SPLIT_RE.split(line) if s.strip()]
+        contact_found = False
+        for segment in segments:
+            labelled = _LABELLED_RE.match(segment)
+            value = labelled.group(2).strip() if labelled else segment
+            if email := _EMAIL_RE.search(value):
+                basics["email"] = basics["email"] or email.group(0)
+            elif url := _URL_RE.search(value):
+                _add_profile(basics, url.group(0))
+            elif (phone := _PHONE_RE.search(value)) and sum(ch.isdigit() for ch in phone.group(0)) >= 7:
+                basics["phone"] = basics["phone"] or phone.group(0).strip()
+            elif (labelled and labelled.group(1).lower() in ("location", "address")) or (
+                basics["name"] and _looks_like_place(value, loose=bool(basics["label"]) or len(segments) > 1)
+            ):
+                basics["location"] = _location(value)
+            else:
+                continue
+            contact_found = True
+        if contact_found:
+            continue
+        if not basics["name"] and _looks_like_name(line):
+            basics["name"] = line
+        elif basics["name"] and not basics["label"]:
+            basics["label"] = line
+    return basics
+
+
+def _add_profile(basics: dict, url: str) -> None:
+    network = "LinkedIn" if "linkedin" in url.lower() else "GitHub" if "github" in url.lower() else ""
+    username = url.rstrip("/").rsplit("/", 1)[-1]
+    if network:
+        basics["profiles"].append({"network": network, "username": username, "url": url})
+    elif not basics["url"]:
+        basics["url"] = url
+
+
+def _paragraph(lines: list[str]) -> str:
+    return " ".join(_BULLET_RE.sub("", _clean(line)) for line in lines if _clean(line))
+
+
+def _split_title(line: str) -> tuple[str, str]:
+    """(position, organisation) from "Position — Company", "Position at Company", "Position, Company"."""
+    for separator in _ENTRY_SEPARATORS:
+        if separator in line:
+            left, right = line.split(separator, 1)
+            return left.strip(), right.strip()
+    return line.strip(), ""
+
+
+def _work(lines: list[str]) -> list[dict]:
+    entries: list[dict] = []
+    current: dict | None = None
+    for raw in lines:
+        line = _clean(raw)
+        if not line:
+            continue
+        if _BULLET_RE.match(raw.strip()) or _BULLET_RE.match(line):
+            if current is not None:
+                current["highlights"].append(_BULLET_RE.sub("", line))
+            continue
+        dates = _date_range(line)
+        if dates and current is not None and not current["startDate"] and (not dates[2] or current["_fresh"]):
+            current["startDate"], current["endDate"] = dates[0], dates[1]
+            current["_fresh"] = False
+            if dates[2] and not current["name"]:
+                current["name"] = dates[2]
+            continue
+        if current is not None and current["startDate"] and not dates and not current["highlights"] and len(line) > 60:
+            current["summary"] = (current["summary"] + " " + line).strip()
+            continue
+        position, organisation = _split_title(dates[2] if dates else line)
+        current = {
+            "name": organisation,
+            "position": position,
+            "url": "",
+            "startDate": dates[0] if dates else "",
+            "endDate": dates[1] if dates else "",
+            "summary": "",
+            "highlights": [],
+            "_fresh": True,
+        }
+        entries.append(current)
+    for entry in entries:
+        del entry["_fresh"]
+    return entries
+
+
+def _degree_parts(degree: str) -> tuple[str, str]:
+    """(studyType, area): "Bachelor of Science in Nursing (BSN)" and "B.Sc. Computer Science" both split."""
+    degree = re.sub(r"\s*\([^)]*\)", "", degree).strip()
+    if " in " in degree:
+        study_type, area = degree.split(" in ", 1)
+        return study_type.strip(), area.strip()
+    first, _, rest = degree.partition(" ")
+    abbreviation = "." in first or (first[:1].isupper() and any(ch.isupper() for ch in first[1:]) and len(first) <= 6)
+    return (first, rest.strip()) if rest and abbreviation else (degree, "")
+
+
+def _education_entry(line: str) -> dict:
+    start, end, rest = _date_range(line) or ("", "", line)
+    if not start and (years := _YEAR_RE.findall(line)):
+        end = years[-1]
+        rest = _YEAR_RE.sub("", line).strip(" ,|—–-()")
+    parts = [p.strip() for p in re.split(r",|\s[—–|]\s|\s-\s", rest) if p.strip()]
+    institution = next((p for p in reversed(parts) if any(w in p.lower() for w in _INSTITUTION_WORDS)), "")
+    others = [p for p in parts if p != institution]
+    degree = next((p for p in others if _DEGREE_RE.search(p)), others[0] if institution and others else "")
+    if not institution and degree and len(others) >= 2:
+        institution = next(p for p in others if p != degree)
+    study_type, area = _degree_parts(degree)
+    return {
+        "institution": institution,
+        "url": "",
+        "area": area,
+        "studyType": study_type,
+        "startDate": start,
+        "endDate": end,
+        "score": "",
+        "courses": [],
+    }
+
+
+def _education(lines: list[str]) -> list[dict]:
+    entries = []
+    for raw in lines:
+        line = _BULLET_RE.sub("", _clean(raw))
+        if not line or re.match(r"(thesis|dissertation|grade|gpa|honours|honors|modules|courses)\b", line, re.I):
+            continue
+        entry = _education_entry(line)
+        if entry["institution"] or entry["studyType"]:
+            entries.append(entry)
+        elif entries and not entries[-1]["institution"]:
+            entries[-1]["institution"] = line
+    return entries
+
+
+def _split_items(text: str) -> list[str]:
+    """Comma/semicolon-separated items, keeping "AWS (EC2, S3)" whole."""
+    items, depth, current = [], 0, []
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch in ",;|·•" and depth <= 0:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current))
+    return [item.strip(" .") for item in items if item.strip(" .")]
+
+
+def _skills(lines: list[str]) -> list[dict]:
+    skills = []
+    for raw in lines:
+        line = _BULLET_RE.sub("", _clean(raw))
+        if not line:
+            continue
+        category, colon, rest = line.partition(":")
+        if colon and rest.strip() and len(category.split()) <= 5:
+            skills.append({"name": category.strip(), "level": "", "keywords": _split_items(rest)})
+        else:
+            skills.extend({"name": item, "level": "", "keywords": []} for item in _split_items(line))
+    return skills
+
+
+def _languages(lines: list[str]) -> list[dict]:
+    languages = []
+    for item in _split_items(" , ".join(_BULLET_RE.sub("", _clean(line)) for line in lines if _clean(line))):
+        match = re.match(r"(.+?)\s*(?:\((.+)\)|[-–—:]\s*(.+))$", item)
+        name, fluency = (match[1], match[2] or match[3]) if match else (item, "")
+        languages.append({"language": name.strip(), "fluency": (fluency or "").strip()})
+    return languages
+
+
+def _certificates(lines: list[str]) -> list[dict]:
+    certificates = []
+    for raw in lines:
+        line = _BULLET_RE.sub("", _clean(raw))
+        if not line:
+            continue
+        year = _YEAR_RE.search(line)
+        name = re.sub(r",?\s*" + _YEAR_RE.pattern, "", line).strip(" ,")
+        certificates.append({"name": name, "date": year.group(0) if year else "", "issuer": "", "url": ""})
+    return certificates
+
+
+def extract_resume(text: str) -> dict:
+    """A JSON Resume document with as much of the CV as the heuristics can find."""
+    header, sections = split_sections(text)
+    basics = _basics(header)
+    basics["summary"] = _paragraph(sections.get("summary", []))
+    return {
+        "basics": basics,
+        "work": _work(sections.get("work", [])),
+        "education": _education(sections.get("education", [])),
+        "skills": _skills(sections.get("skills", [])),
+        "languages": _languages(sections.get("languages", [])),
+        "certificates": _certificates(sections.get("certificates", [])),
+        "projects": [
+            {"name": _paragraph([line]), "description": ""} for line in sections.get("projects", []) if _clean(line)
+        ],
+        "interests": [
+            {"name": item, "keywords": []} for item in _split_items(_paragraph(sections.get("interests", [])))
+        ],
+    }

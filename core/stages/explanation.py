@@ -1,0 +1,95 @@
+"""Batch kind ``explanation``: a short written reason for each of a CV's top matches."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from core.batches.bulk_sql import update_by_id
+from core.batches.kinds import WorkState
+from core.models import BatchKind, ExplanationStatus, Prediction
+from core.stages.chat import ChatKind, chat_answer
+from core.stages.profile_text import resume_text
+
+SYSTEM_PROMPT = (
+    "You help recruiters triage candidates. Given a candidate profile, a job posting and their match "
+    "score (cosine similarity, 0 to 1), explain in two or three sentences why the candidate fits the job: "
+    "name the skills and experience they share, then what the job asks for that the profile lacks. Be "
+    "factual and specific; do not invent experience."
+)
+MAX_PROFILE_CHARS = 4000
+
+
+def explanation_prompt(prediction: Prediction) -> str:
+    cv, job = prediction.cv, prediction.job
+    profile = resume_text(cv.parsed) if cv.parsed else cv.raw_text
+    return "\n".join(
+        [
+            "Candidate profile:",
+            profile[:MAX_PROFILE_CHARS],
+            "",
+            "Job posting:",
+            f"Title: {job.title}",
+            f"Company: {job.company}",
+            f"Location: {job.location}",
+            f"Skills: {', '.join(job.skills)}",
+            f"Description: {job.description}",
+            "",
+            f"Match score: {prediction.score:.2f}",
+        ]
+    )
+
+
+class ExplanationKind(ChatKind):
+    kind = BatchKind.EXPLANATION
+    label = "explain matches"
+    item_field = "prediction"
+    model = Prediction
+    state = WorkState.of("explanation", ExplanationStatus, done=ExplanationStatus.DONE)
+    after_matching = True
+    system_prompt = SYSTEM_PROMPT
+    options = {"temperature": 0.2, "max_tokens": 300}
+
+    def scope(self):
+        return Prediction.objects.filter(rank__lte=settings.EXPLAIN_TOP_N)
+
+    def pending(self):
+        return (
+            self.scope()
+            .filter(explanation_status=ExplanationStatus.PENDING)
+            .select_related("cv", "job")
+            .only(
+                "pk",
+                "score",
+                "explanation_attempts",
+                "cv",
+                "job",
+                "cv__parsed",
+                "cv__raw_text",
+                "job__title",
+                "job__company",
+                "job__location",
+                "job__skills",
+                "job__description",
+            )
+            .order_by("pk")
+        )
+
+    def custom_id(self, row) -> str:
+        return f"explain-{row.cv_id}-{row.job_id}"
+
+    def user_message(self, row) -> str:
+        return explanation_prompt(row)
+
+    def read_result(self, body: dict) -> tuple[str | None, str | None]:
+        return chat_answer(body)
+
+    def store(self, values: dict[int, str]) -> None:
+        update_by_id(
+            Prediction._meta.db_table,
+            {"explanation": "text"},
+            list(values.items()),
+            extra_set="explanation_status = %s, explanation_error = '', updated_at = now()",
+            set_params=[ExplanationStatus.DONE],
+            where="t.explanation_status = %s",
+            where_params=[ExplanationStatus.QUEUED],
+        )

@@ -1,0 +1,1 @@
+"""When each stage runs: the rules the Celery tasks and ``run_pipeline`` both follow."""

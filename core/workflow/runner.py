@@ -1,0 +1,83 @@
+"""The whole pipeline in one process: submit, poll, ingest, match and explain until nothing is left.
+
+Celery runs the same steps as separate periodic tasks; this loop is for the demo, one-off runs and
+tests. Each pass runs every step in pipeline order, polling after each submission, so with the mock's
+zero latency one pass per stage transition is enough; with real latency ``wait`` sleeps between
+passes that changed nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.matching.matcher import cvs_needing_match
+from core.selectors.batches import open_batches
+from core.selectors.progress import pending_counts
+from core.services.batch_service import BatchService
+from core.workflow import steps
+from core.workflow.steps import PipelineEvent
+
+
+@dataclass
+class RunResult:
+    passes: int = 0
+    batches_submitted: int = 0
+    batches_ingested: int = 0
+    cvs_matched: int = 0
+    finished: bool = False  # False: stopped with batches still in flight (run without wait)
+
+    def progress_mark(self) -> tuple[int, int, int]:
+        return self.batches_submitted, self.batches_ingested, self.cvs_matched
+
+
+def work_remaining() -> bool:
+    return any(pending_counts().values()) or open_batches().exists() or cvs_needing_match().exists()
+
+
+def run_pipeline(
+    service: BatchService | None = None,
+    wait: bool = False,
+    poll_interval: float = 5.0,
+    max_passes: int = 1000,
+    on_event: Callable[[PipelineEvent], None] | None = None,
+) -> RunResult:
+    service = service or BatchService()
+    result = RunResult()
+    emit = on_event or (lambda event: None)
+    while result.passes < max_passes:
+        result.passes += 1
+        before = result.progress_mark()
+        _one_pass(service, result, emit)
+        if not work_remaining():
+            result.finished = True
+            break
+        if result.progress_mark() == before:
+            # Only batches in flight (or rows another worker holds) remain: wait for them, or stop here.
+            if not wait:
+                break
+            emit(PipelineEvent("wait", None, {"seconds": poll_interval, "open_batches": open_batches().count()}))
+            time.sleep(poll_interval)
+    return result
+
+
+def _one_pass(service: BatchService, result: RunResult, emit) -> None:
+    for kind in steps.kinds_before_matching():
+        _submit_and_poll(kind, service, result, emit)
+    matched = steps.match_when_settled()
+    if matched is not None and matched.cvs:
+        result.cvs_matched += matched.cvs
+        emit(PipelineEvent("match", None, {"cvs": matched.cvs, "predictions": matched.predictions}))
+    for kind in steps.kinds_after_matching():
+        _submit_and_poll(kind, service, result, emit)
+
+
+def _submit_and_poll(kind: str, service: BatchService, result: RunResult, emit) -> None:
+    batches = steps.submit(service, [kind])
+    result.batches_submitted += len(batches)
+    if batches:
+        emit(PipelineEvent("submit", kind, {"batches": len(batches), "requests": sum(b.total for b in batches)}))
+    for batch, report in steps.poll(service):
+        result.batches_ingested += 1
+        emit(PipelineEvent("ingest", batch.kind, {"batch": batch, "report": report}))
