@@ -10,8 +10,11 @@ import pytest
 
 from core.mock_openai.engine.atomic_files import atomic_writer
 from core.mock_openai.engine.errors import MockAPIError
+from core.mock_openai.engine.housekeeping import clean
 from core.mock_openai.engine.storage import MockStorage, is_batch_id, is_file_id
 from tests.mock_batch_helpers import embedding_request, read_lines, upload, write_jsonl
+
+DAY = 24 * 3600
 
 
 def test_atomic_writer_leaves_nothing_when_the_block_fails(tmp_path):
@@ -60,19 +63,30 @@ def test_a_crash_while_writing_results_leaves_no_output_and_the_batch_recovers(m
     child.start()
     output_dir = mock_client.root / "output_files"
     deadline = time.monotonic() + 60
-    while not any(path.name.startswith(".tmp-") for path in output_dir.iterdir()):
+    while not any(output_dir.glob(".tmp-run-*/.tmp-*")):  # a segment being written in the run's directory
         assert time.monotonic() < deadline and child.is_alive(), "the child never started writing results"
         time.sleep(0.005)
     os.kill(child.pid, signal.SIGKILL)
     child.join(timeout=30)
 
-    assert all(path.name.startswith(".tmp-") for path in output_dir.iterdir())  # nothing published
+    [dead_run] = output_dir.iterdir()  # nothing published: only the dead run's private directory
+    assert dead_run.is_dir() and dead_run.name.startswith(".tmp-run-")
+    assert list(mock_client.engine.storage.stray_paths()) == [dead_run]
     assert [f.purpose for f in mock_client.files.list()] == ["batch"]
     stored = mock_client.engine.storage.batches.record(batch.id)["batch"]
     assert stored["status"] == "validating" and stored["output_file_id"] is None
 
     recovered = mock_client.batches.retrieve(batch.id)  # the dead child's lock went with it
     assert recovered.status == "completed" and recovered.request_counts.completed == 5_000
+    assert len(read_lines(mock_client, recovered.output_file_id)) == 5_000
+
+    # Housekeeping removes the dead run's directory once old, and nothing the finished batch uses.
+    long_ago = time.time() - 2 * DAY
+    for path in (dead_run, *dead_run.iterdir()):
+        os.utime(path, (long_ago, long_ago))
+    report = clean(mock_client.engine, DAY)
+    assert report.stray_paths == 1 and report.batches == [] and report.files == []
+    assert not dead_run.exists() and list(mock_client.engine.storage.stray_paths()) == []
     assert len(read_lines(mock_client, recovered.output_file_id)) == 5_000
 
 

@@ -5,6 +5,7 @@ input files, so a crash never leaves half a file where a reader looks.
 """
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import orjson
 
 TEMP_PREFIX = ".tmp-"
+COPY_CHUNK_BYTES = 1 << 20
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -49,3 +51,18 @@ def read_json(path: Path) -> dict | None:
         return orjson.loads(path.read_bytes())
     except FileNotFoundError:
         return None
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Give `source`'s data a second name, `target`: a hard link (no bytes copied), or where the
+    filesystem refuses one (another device, no hard links), an atomic copy. FileNotFoundError when
+    `source` is gone."""
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        with source.open("rb") as original, atomic_writer(target) as copy:
+            shutil.copyfileobj(original, copy, COPY_CHUNK_BYTES)
+        return
+    _fsync_directory(target.parent)

@@ -1,4 +1,8 @@
-"""The Batch API operations of the mock: create, retrieve (which advances the batch), cancel, list."""
+"""The Batch API operations of the mock: create, retrieve (which advances the batch), cancel, list.
+
+A batch takes its input at create, as OpenAI's does: it keeps its own name for the input file's data
+(storage's `keep_input`) until it finishes, so the file may be deleted from the Files API meanwhile.
+"""
 
 from collections.abc import Callable
 
@@ -7,7 +11,7 @@ from .errors import bad_request
 from .lifecycle import TERMINAL, BatchLifecycle
 from .listing import check_limit, paginate
 from .parameter_checks import check_create_parameters, check_metadata
-from .storage import MockStorage
+from .storage import MockStorage, file_not_found
 
 LIST_LIMITS = (1, 100)
 
@@ -36,8 +40,10 @@ class BatchOperations:
             raise bad_request(
                 "Missing required parameter: 'input_file_id'.", "input_file_id", "missing_required_parameter"
             )
+        files = self._storage.files
+        input_record = files.record(input_file_id)
         output_lifetime = check_create_parameters(
-            input_file=self._storage.files.record(input_file_id)["file"],
+            input_file=input_record["file"],
             endpoint=endpoint,
             completion_window=completion_window,
             output_expires_after=output_expires_after,
@@ -51,7 +57,16 @@ class BatchOperations:
             settings=self._settings,
             now=self._clock(),
         )
-        self._storage.batches.save(record)
+        batches, batch_id = self._storage.batches, record["batch"]["id"]
+        try:
+            batches.keep_input(batch_id, files.data_paths(input_record)[0])
+        except FileNotFoundError:  # deleted since its record was read
+            raise file_not_found(input_file_id) from None
+        try:
+            batches.save(record)
+        except BaseException:
+            batches.release_input(batch_id)
+            raise
         return record["batch"]
 
     def retrieve(self, batch_id: str) -> dict:
@@ -61,6 +76,8 @@ class BatchOperations:
             if record["batch"]["status"] not in TERMINAL:
                 self._lifecycle.advance(record)
                 batches.save(record)
+            if record["batch"]["status"] in TERMINAL:
+                batches.release_input(batch_id)  # after the save: a batch that still runs keeps its input
             return record["batch"]
 
     def cancel(self, batch_id: str) -> dict:

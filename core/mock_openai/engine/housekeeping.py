@@ -8,8 +8,10 @@ database.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import MockAPIError
 from .facade import MockBatchEngine
@@ -62,9 +64,11 @@ def clean(engine: MockBatchEngine, older_than: float, *, dry_run: bool = False) 
     """Delete finished batches (and their files) that finished more than `older_than` seconds ago.
 
     A batch that is not terminal is never deleted, nor is any file such a batch, or a batch finished more
-    recently, refers to. Files no kept batch refers to go once older than the cutoff (uploads never used,
-    the files of batches deleted earlier), and so do stray paths (crash leftovers). A cutoff of "now" is
-    refused: a young stray path may be a write in progress. `dry_run` reports and deletes nothing.
+    recently, refers to; a deleted batch takes its own copy of its input with it. Files no kept batch
+    refers to go once older than the cutoff (uploads never used, the files of batches deleted earlier),
+    and so do stray paths (crash leftovers, among them the directory of a run that died with its process).
+    A cutoff of "now" is refused: a young stray path may be a write in progress. `dry_run` reports and
+    deletes nothing.
     """
     if older_than <= 0:
         raise ValueError("older_than must be positive: a younger file may be a write in progress")
@@ -108,14 +112,34 @@ def _clean_files(storage: MockStorage, cutoff: float, kept_files: set[str], repo
 def _clean_stray_paths(storage: MockStorage, cutoff: float, report: CleanReport) -> None:
     for path in list(storage.stray_paths()):
         try:
-            stat = path.stat()
+            newest, size = _age_and_size(path)
         except FileNotFoundError:  # renamed into place or removed since it was listed
             continue
-        if stat.st_mtime < cutoff:
+        if newest < cutoff:
             if not report.dry_run:
-                path.unlink(missing_ok=True)
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
             report.stray_paths += 1
-            report.bytes += stat.st_size
+            report.bytes += size
+
+
+def _age_and_size(path: Path) -> tuple[float, int]:
+    """(newest mtime, bytes) of a stray file, or of a stray run directory and the files in it: a run still
+    writing keeps its directory young."""
+    stat = path.stat()
+    if not path.is_dir():
+        return stat.st_mtime, stat.st_size
+    newest, size = stat.st_mtime, 0
+    for inner in path.rglob("*"):
+        try:
+            inner_stat = inner.stat()
+        except FileNotFoundError:
+            continue
+        newest = max(newest, inner_stat.st_mtime)
+        size += inner_stat.st_size if inner.is_file() else 0
+    return newest, size
 
 
 def _delete_batch(storage: MockStorage, batch_id: str) -> None:

@@ -98,7 +98,7 @@ class BatchLifecycle:
     def _validate(self, record: dict) -> None:
         """`validating` → `in_progress`, or `failed` with the input file's errors."""
         batch, run = record["batch"], record["run"]
-        scan = validate_batch_input(self.storage.files, batch, run)
+        scan = validate_batch_input(self.storage, batch, run)
         batch["model"] = scan.model
         if scan.errors:
             batch["status"], batch["failed_at"] = "failed", int(self.clock())

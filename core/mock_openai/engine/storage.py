@@ -1,10 +1,11 @@
 """On-disk storage of the mock Files + Batch API, safe for several processes sharing one root.
 
 Layout under the root (the seed's): `input_files/` (uploads), `output_files/` (batch output and error
-files), `batch_metadata/` (one JSON record per batch, plus its lock file). A file is its record
-`<file-id>.json` plus one or more data segments; the record is written last, so a file exists exactly
-when its record does. Every write is atomic (see atomic_files), so a crash leaves at most a `.tmp-*`
-file, which is never listed nor served. Ids that arrive from outside are matched against strict
+files), `batch_metadata/` (one JSON record per batch, its lock file, and while it runs its own name for
+its input, `<batch-id>.input.jsonl`). A file is its record `<file-id>.json` plus one or more data
+segments; the record is written last, so a file exists exactly when its record does. Every write is
+atomic (see atomic_files), so a crash leaves at most a `.tmp-*` file (or a run's `.tmp-run-*`
+directory), which is never listed nor served. Ids that arrive from outside are matched against strict
 patterns before they become file names.
 """
 
@@ -13,18 +14,27 @@ import os
 import re
 import secrets
 import string
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .atomic_files import TEMP_PREFIX, atomic_writer, read_json, write_json_atomically
-from .errors import bad_request, not_found
+from .atomic_files import (
+    COPY_CHUNK_BYTES,
+    TEMP_PREFIX,
+    atomic_writer,
+    link_or_copy,
+    read_json,
+    write_json_atomically,
+)
+from .errors import MockAPIError, bad_request, not_found
 
 FILE_ID_RE = re.compile(r"file-[A-Za-z0-9]{24}")
 BATCH_ID_RE = re.compile(r"batch_[0-9a-f]{32}")
 _ALPHANUMERIC = string.ascii_letters + string.digits
-COPY_CHUNK_BYTES = 1 << 20
+RUN_DIR_PREFIX = TEMP_PREFIX + "run-"
+BATCH_INPUT_SUFFIX = ".input.jsonl"
 
 
 def new_file_id() -> str:
@@ -42,6 +52,10 @@ def is_file_id(value: object) -> bool:
 
 def is_batch_id(value: object) -> bool:
     return isinstance(value, str) and BATCH_ID_RE.fullmatch(value) is not None
+
+
+def file_not_found(file_id: str) -> MockAPIError:
+    return not_found(f"No such File object: {file_id}", param="id")
 
 
 class FileStore:
@@ -69,7 +83,7 @@ class FileStore:
         path = self._record_path(file_id)
         record = read_json(path) if path else None
         if record is None:
-            raise not_found(f"No such File object: {file_id}", param="id")
+            raise file_not_found(file_id)
         return record
 
     def data_paths(self, record: dict) -> list[Path]:
@@ -109,14 +123,36 @@ class FileStore:
         self.publish(file_object, [data_name])
         return file_object
 
-    def part_path(self, file_id: str, part: int) -> Path:
-        """Where segment `part` of an output or error file is written before the file is published."""
-        return self.output_dir / f"{file_id}.{part}.jsonl"
+    def new_run_dir(self) -> Path:
+        """A private directory for one run's segments, beside the output files (so publishing is a rename).
+
+        Named `.tmp-run-*`: never listed nor served, and a stray path if its run dies with it."""
+        return Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir=self.output_dir))
+
+    @staticmethod
+    def part_name(file_id: str, part: int) -> str:
+        """The name of segment `part` of an output or error file."""
+        return f"{file_id}.{part}.jsonl"
 
     def publish(self, file_object: dict, parts: list[str]) -> None:
         """Make a file visible by writing its record, after all its data segments are in place."""
         record = {"file": file_object, "parts": parts, "order": time.time_ns()}
         write_json_atomically(self._directory(file_object["purpose"]) / f"{file_object['id']}.json", record)
+
+    def publish_segments(self, file_object: dict, segments: list[Path]) -> None:
+        """Publish a file whose segments were written in a run directory: move them into place, then write
+        the record. If that fails, the segments already moved go again, so nothing is left behind."""
+        directory = self._directory(file_object["purpose"])
+        moved: list[str] = []
+        try:
+            for segment in segments:
+                os.rename(segment, directory / segment.name)
+                moved.append(segment.name)
+            self.publish(file_object, moved)
+        except BaseException:
+            for name in moved:
+                (directory / name).unlink(missing_ok=True)
+            raise
 
     def iter_records(self) -> Iterator[dict]:
         for directory in (self.input_dir, self.output_dir):
@@ -164,7 +200,8 @@ class FileStore:
 
 
 class BatchStore:
-    """`batch_metadata/`: one JSON record per batch and the lock file that serialises its changes."""
+    """`batch_metadata/`: one JSON record per batch, the lock file that serialises its changes, and while the
+    batch is not finished its own name for its input (see `keep_input`)."""
 
     def __init__(self, root: Path):
         self.dir = root / "batch_metadata"
@@ -174,6 +211,20 @@ class BatchStore:
 
     def _lock_path(self, batch_id: str) -> Path:
         return self.dir / f"{batch_id}.lock"
+
+    def input_path(self, batch_id: str) -> Path:
+        """Where the batch keeps its input from create until it finishes."""
+        return self.dir / f"{batch_id}{BATCH_INPUT_SUFFIX}"
+
+    def keep_input(self, batch_id: str, data: Path) -> None:
+        """Give the batch its own name for its input file's data (a hard link, else a copy), so that deleting
+        the file from the Files API, as OpenAI allows, does not take the input from a batch that runs.
+        FileNotFoundError when the data went meanwhile (the file was being deleted)."""
+        link_or_copy(data, self.input_path(batch_id))
+
+    def release_input(self, batch_id: str) -> None:
+        """Drop the batch's own input: it is finished (or gone) and reads it no more."""
+        self.input_path(batch_id).unlink(missing_ok=True)
 
     def record(self, batch_id: str) -> dict:
         """The stored record `{"batch": <OpenAI batch object>, "run": {...engine state}, "order": ns}`."""
@@ -204,7 +255,7 @@ class BatchStore:
             os.close(fd)  # closing releases the lock
 
     def delete(self, batch_id: str) -> None:
-        """Remove a batch's record, then its lock file; the caller holds the batch's lock.
+        """Remove a batch's record, then its input and lock file; the caller holds the batch's lock.
 
         The record goes first, so the batch stops existing before anything else is touched; a process
         waiting on the lock then finds no record and answers 404, as for any unknown batch.
@@ -213,14 +264,23 @@ class BatchStore:
         if record_path is None:
             raise not_found(f"No batch found with id '{batch_id}'.")
         record_path.unlink()
+        self.release_input(batch_id)  # normally released when the batch finished; not after a crash
         with suppress(FileNotFoundError):  # a batch never locked has no lock file
             self._lock_path(batch_id).unlink()
 
     def stray_paths(self) -> Iterator[Path]:
-        """`.tmp-*` left by a crash mid-write and lock files of batches that no longer exist."""
+        """`.tmp-*` left by a crash mid-write, and lock files and inputs of batches that no longer exist (a
+        create that died before saving its batch leaves its input)."""
         for path in self.dir.iterdir():
-            orphan_lock = path.suffix == ".lock" and not (self.dir / f"{path.stem}.json").exists()
-            if orphan_lock or path.name.startswith(TEMP_PREFIX):
+            name = path.name
+            if name.endswith(BATCH_INPUT_SUFFIX):
+                batch_id = name.removesuffix(BATCH_INPUT_SUFFIX)
+            elif path.suffix == ".lock":
+                batch_id = path.stem
+            else:
+                batch_id = None
+            orphan = batch_id is not None and not (self.dir / f"{batch_id}.json").exists()
+            if orphan or name.startswith(TEMP_PREFIX):
                 yield path
 
 
@@ -234,8 +294,20 @@ class MockStorage:
         for directory in (self.files.input_dir, self.files.output_dir, self.batches.dir):
             directory.mkdir(parents=True, exist_ok=True)
 
+    def batch_input(self, batch: dict) -> Path | None:
+        """The data a batch reads as its input: its own copy, kept at create. A batch created before batches
+        kept one reads its input file while that exists. None when there is none."""
+        path = self.batches.input_path(batch["id"])
+        if path.exists():
+            return path
+        try:
+            record = self.files.record(batch["input_file_id"])
+        except MockAPIError:
+            return None
+        return self.files.data_paths(record)[0]
+
     def stray_paths(self) -> Iterator[Path]:
-        """Paths nothing refers to. Only ever removed once old (see housekeeping.clean): a young one may be
-        a write in progress."""
+        """Paths nothing refers to (files, and a dead run's `.tmp-run-*` directories). Only ever removed once
+        old (see housekeeping.clean): a young one may be a write in progress."""
         yield from self.files.stray_paths()
         yield from self.batches.stray_paths()

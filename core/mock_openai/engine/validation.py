@@ -20,10 +20,9 @@ from core.services.openai_limits import (
     estimate_request_tokens,
 )
 
-from .errors import MockAPIError
 from .injected_failures import injected_failure
 from .request_checks import request_error
-from .storage import FileStore
+from .storage import MockStorage
 
 CHECKPOINT_EVERY = 256
 MAX_REPORTED_ERRORS = 100
@@ -172,17 +171,19 @@ def scan_input_file(path: Path, size: int, endpoint: str, *, seed: int, failure_
     return scanner.finish(number)
 
 
-def validate_batch_input(files: FileStore, batch: dict, run: dict) -> InputScan:
-    """The scan of a batch's input file, with the errors that fail the batch: the file's own, a deleted
-    file, or more tokens than the enqueued-token limit the batch was created under."""
+def validate_batch_input(storage: MockStorage, batch: dict, run: dict) -> InputScan:
+    """The scan of a batch's input (the batch's own copy, which outlives a delete of the file), with the
+    errors that fail the batch: the file's own, no input at all (only a batch created before batches kept
+    their input, whose file was deleted), or more tokens than the enqueued-token limit the batch was
+    created under."""
+    path = storage.batch_input(batch)
     try:
-        input_record = files.record(batch["input_file_id"])
-    except MockAPIError:
+        size = path.stat().st_size if path else None
+    except FileNotFoundError:
+        size = None
+    if size is None:
         return InputScan(errors=[_batch_error("missing_input_file", "The input file was deleted.")])
-    path = files.data_paths(input_record)[0]
-    scan = scan_input_file(
-        path, input_record["file"]["bytes"], batch["endpoint"], seed=run["seed"], failure_rate=run["failure_rate"]
-    )
+    scan = scan_input_file(path, size, batch["endpoint"], seed=run["seed"], failure_rate=run["failure_rate"])
     limit = run["enqueued_token_limit"]
     if not scan.errors and limit is not None and scan.input_tokens > limit:
         scan.errors.append(
