@@ -32,9 +32,9 @@ def main():
     from core.batches.ingest import ingest_batch
     from core.batches.poll import refresh_batch
     from core.batches.submit import submit_pending
-    from core.matching import embeddings
     from core.models import CV, EmbeddingStatus
     from core.services.batch_service import BatchService
+    from core.stages import embedding as embeddings
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -63,8 +63,9 @@ def main():
     def timed_write(table, vectors):
         nonlocal write_seconds
         began = time.perf_counter()
-        real_write(table, vectors)
+        written = real_write(table, vectors)
         write_seconds += time.perf_counter() - began
+        return written
 
     embeddings.write_embeddings = timed_write
     if args.rebuild_index:

@@ -2,7 +2,9 @@
 
 Each kind of batch work lives on the row it produces: a CV's parse and embedding, a job's embedding, a
 prediction's explanation. Each has a status (pending -> queued -> done / failed), an attempt count and
-the last error, so the batch engine can select, retry and give up on work with one indexed query.
+the last error, so the batch engine can select, retry and give up on work with one indexed query, and
+an input version: every change to what the stage is built from (an edit, a new parse, a new score)
+raises it, and a result is applied only to the version its request was built from (docs/RELIABILITY.md).
 """
 
 import hashlib
@@ -63,10 +65,29 @@ class EmbeddedModel(TimestampedModel):
     )
     embedding_attempts = models.PositiveSmallIntegerField(default=0)
     embedding_error = models.TextField(blank=True, default="")
+    embedding_version = models.PositiveIntegerField(default=0, db_default=0)
     embedded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
+
+
+class MatchSnapshot(models.Model):
+    """The database snapshot one match statement ranked its CVs under (``pg_current_snapshot()``).
+
+    A CV must be matched again when some job changed in a transaction that snapshot does not see as
+    committed: a question PostgreSQL answers exactly (``pg_visible_in_snapshot``) under any commit
+    order, where comparing timestamps of two transactions cannot.
+    """
+
+    snapshot = models.TextField()
+    # The matching transaction's own id: a snapshot does not list it as visible, yet its own earlier
+    # writes are (one transaction that embeds a job and then matches, as a test may).
+    xid = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"match snapshot {self.pk} ({self.snapshot})"
 
 
 class CV(EmbeddedModel):
@@ -79,7 +100,13 @@ class CV(EmbeddedModel):
     )
     parse_attempts = models.PositiveSmallIntegerField(default=0)
     parse_error = models.TextField(blank=True, default="")
+    parse_version = models.PositiveIntegerField(default=0, db_default=0)
     last_matched_at = models.DateTimeField(null=True, blank=True)
+    # Null: never matched with its present embedding. Set by the matcher, cleared by a trigger (migration
+    # 0006) whenever the embedding changes.
+    matched_in = models.ForeignKey(
+        MatchSnapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         verbose_name = "CV"
@@ -108,8 +135,9 @@ class Job(EmbeddedModel):
     description = models.TextField(blank=True, default="")
     skills = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True, db_index=True)
-    # Indexed here: matching asks for the newest embedded_at among active jobs.
-    embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The transaction (pg_current_xact_id) that last changed what the matcher reads of this job: set by
+    # a trigger (migration 0006), whoever writes the embedding or is_active.
+    changed_xid = models.BigIntegerField(null=True, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["title", "external_id"]
@@ -178,6 +206,14 @@ class BatchJob(models.Model):
     provider_timestamps = models.JSONField(
         default=dict, blank=True, help_text="The provider's *_at timestamps (Unix seconds) by name."
     )
+    poll_error = models.TextField(blank=True, default="", db_default="", help_text="Why the last poll failed.")
+    poll_failures = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Failed polls or ingests in a row."
+    )
+    next_poll_at = models.DateTimeField(null=True, blank=True, help_text="Not polled before (backoff after errors).")
+    lost_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider was found to no longer have this batch."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -196,6 +232,8 @@ class ItemStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     NOT_RUN = "not_run", "Not run"
+    # Answered, but the row changed after the request was built: the answer is kept off the row.
+    SUPERSEDED = "superseded", "Superseded"
 
 
 class BatchItem(models.Model):
@@ -208,6 +246,9 @@ class BatchItem(models.Model):
     )
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.QUEUED)
     attempt = models.PositiveSmallIntegerField(default=1)
+    input_version = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="The row's input version it was built from."
+    )
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -234,6 +275,7 @@ class Prediction(TimestampedModel):
     )
     explanation_attempts = models.PositiveSmallIntegerField(default=0)
     explanation_error = models.TextField(blank=True, default="")
+    explanation_version = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["cv_id", "rank"]

@@ -349,18 +349,20 @@ def test_cv_actions_reparse_reembed_rematch(admin_client):
     assert cv.last_matched_at is None
 
 
-def test_reparse_leaves_cvs_in_flight_alone(admin_client):
+def test_reparse_frees_cvs_in_flight_and_their_old_answers_are_not_applied(admin_client):
     for n in range(2):
         make_cv(n)
-    submit_pending("cv_parse", mock_service(latency=3600))
+    service = mock_service()
+    [batch] = submit_pending("cv_parse", service)
     response = admin_client.post(
         changelist(CV), {"action": "reparse", "_selected_action": list(CV.objects.values_list("pk", flat=True))},
         follow=True,
     )
-    assert messages_of(response) == [
-        "0 CVs will be parsed again by the next parse batch (2 skipped: a batch has them in flight)."
-    ]
-    assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.QUEUED}
+    assert messages_of(response) == ["2 CVs will be parsed again by the next parse batch."]
+    assert set(CV.objects.values_list("parse_status", "parse_version")) == {(ParseStatus.PENDING, 1)}
+    poll_open_batches(service)
+    assert set(batch.items.values_list("status", flat=True)) == {ItemStatus.SUPERSEDED}
+    assert set(CV.objects.values_list("parse_status", "parsed")) == {(ParseStatus.PENDING, None)}
 
 
 def test_prediction_filters_by_job_score_and_explanation(admin_client):

@@ -92,15 +92,17 @@ class TestCeleryTasks:
 
 @pytest.mark.django_db
 class TestOperations:
-    def test_redo_sends_rows_through_a_stage_again_but_leaves_rows_in_flight(self):
+    def test_redo_sends_rows_through_a_stage_again_even_from_a_batch_in_flight(self):
         done = make_cv(1, parse_status=ParseStatus.PARSED, parse_attempts=2, parse_error="old")
         queued = make_cv(2, parse_status=ParseStatus.QUEUED, parse_attempts=1)
-        assert reparse_cvs(CV.objects.all()) == 1
-        done.refresh_from_db()
-        queued.refresh_from_db()
-        assert (done.parse_status, done.parse_attempts, done.parse_error) == (ParseStatus.PENDING, 0, "")
-        assert queued.parse_status == ParseStatus.QUEUED
+        assert reparse_cvs(CV.objects.all()) == 2
+        for cv in (done, queued):
+            cv.refresh_from_db()
+            fields = (cv.parse_status, cv.parse_attempts, cv.parse_error, cv.parse_version)
+            assert fields == (ParseStatus.PENDING, 0, "", 1)
         assert reembed_cvs(CV.objects.filter(pk=done.pk)) == 1
+        done.refresh_from_db()
+        assert (done.embedding_status, done.embedding_version) == (EmbeddingStatus.PENDING, 1)
 
     @pytest.mark.parametrize(
         "fields, allowed",

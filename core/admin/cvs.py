@@ -116,19 +116,18 @@ class CVAdmin(RecruitModelAdmin):
         return {"cv": obj, "resume": obj.parsed, "predictions": predictions, "history": history}
 
     # --- operations --------------------------------------------------------------------------------
-    def _report(self, request, queryset, changed: int, done: str) -> None:
-        skipped = queryset.count() - changed
-        note = f" ({skipped} skipped: a batch has them in flight)" if skipped > 0 else ""
-        self.message_user(request, f"{cvs(changed)} {done}{note}.", messages.SUCCESS if changed else messages.INFO)
+    def _report(self, request, changed: int, done: str) -> None:
+        # In-flight requests for these CVs are superseded: their answers will not be applied.
+        self.message_user(request, f"{cvs(changed)} {done}.", messages.SUCCESS if changed else messages.INFO)
 
     @admin.action(description="Re-parse (then embed and match again)", permissions=["operate"])
     def reparse(self, request, queryset):
         changed = operations.reparse_cvs(queryset)
-        self._report(request, queryset, changed, "will be parsed again by the next parse batch")
+        self._report(request, changed, "will be parsed again by the next parse batch")
 
     @admin.action(description="Re-embed", permissions=["operate"])
     def reembed(self, request, queryset):
-        self._report(request, queryset, operations.reembed_cvs(queryset), "will be embedded again by the next batch")
+        self._report(request, operations.reembed_cvs(queryset), "will be embedded again by the next batch")
 
     @admin.action(description="Re-match", permissions=["operate"])
     def rematch(self, request, queryset):

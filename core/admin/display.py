@@ -25,6 +25,7 @@ BADGE_CLASSES = {
     "cancelling": "warn",
     "not_run": "warn",
     "cancelled": "muted",
+    "superseded": "muted",
     "pending": "muted",
     "in_progress": "info",
     "validating": "info",

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from core.models import ItemStatus
 
 # What an operator opens a batch for comes first.
-STATUS_ORDER = (ItemStatus.FAILED, ItemStatus.NOT_RUN, ItemStatus.QUEUED, ItemStatus.SUCCEEDED)
+STATUS_ORDER = (ItemStatus.FAILED, ItemStatus.NOT_RUN, ItemStatus.SUPERSEDED, ItemStatus.QUEUED, ItemStatus.SUCCEEDED)
 
 
 class FailedFirstItems:

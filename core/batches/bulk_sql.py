@@ -20,20 +20,27 @@ def update_by_id(
     set_params: Sequence = (),
     where: str = "",
     where_params: Sequence = (),
-) -> int:
-    """UPDATE ``table`` from ``rows`` of (id, *values), ``columns`` mapping each value's column to its SQL
-    type. ``extra_set`` adds assignments that are the same for every row and ``where`` conditions on the
-    target row ``t``, with their own placeholders' parameters. Returns the number of rows updated."""
+    match: dict[str, str] | None = None,
+) -> set[int]:
+    """UPDATE ``table`` from ``rows`` of (id, *values, *match values), ``columns`` mapping each value's
+    column to its SQL type. ``match`` names columns (with their types) whose row must still hold the
+    given value for the update to apply, a compare-and-set. ``extra_set`` adds assignments that are the
+    same for every row and ``where`` conditions on the target row ``t``, with their own placeholders'
+    parameters. Returns the ids of the rows updated."""
     if not rows:
-        return 0
-    names = list(columns)
+        return set()
+    match = match or {}
+    names, compared = list(columns), list(match)
+    types = {**columns, **{f"match_{name}": kind for name, kind in match.items()}}
+    aliases = [*names, *(f"match_{name}" for name in compared)]
     arrays = [list(values) for values in zip(*rows, strict=True)]
     assignments = ", ".join([*(f"{name} = v.{name}" for name in names), *([extra_set] if extra_set else [])])
-    unnest = ", ".join(["%s::bigint[]", *(f"%s::{columns[name]}[]" for name in names)])
+    unnest = ", ".join(["%s::bigint[]", *(f"%s::{types[alias]}[]" for alias in aliases)])
+    conditions = ["t.id = v.id", *(f"t.{name} = v.match_{name}" for name in compared), *([where] if where else [])]
     sql = (
-        f"UPDATE {table} AS t SET {assignments} FROM unnest({unnest}) AS v(id, {', '.join(names)})"
-        f" WHERE t.id = v.id{f' AND {where}' if where else ''}"
+        f"UPDATE {table} AS t SET {assignments} FROM unnest({unnest}) AS v(id, {', '.join(aliases)})"
+        f" WHERE {' AND '.join(conditions)} RETURNING t.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*set_params, *arrays, *where_params])
-        return cursor.rowcount
+        return {row[0] for row in cursor.fetchall()}

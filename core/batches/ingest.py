@@ -45,6 +45,7 @@ class IngestReport:
     failed: int = 0
     not_run: int = 0
     unusable: int = 0  # a 200 response the kind could not use (invalid JSON, wrong vector size, ...)
+    superseded: int = 0  # a result for a row that changed after its request was built: not applied
     unknown_lines: int = 0
     retried: int = 0
     given_up: int = 0
@@ -57,8 +58,9 @@ class IngestReport:
 
     def describe(self) -> str:
         """What the ingest did, as every command, log reader and admin message shows it."""
+        superseded = f", {self.superseded} superseded by an edit" if self.superseded else ""
         return (
-            f"{self.succeeded} succeeded, {self.failed} failed, {self.not_run} not run "
+            f"{self.succeeded} succeeded, {self.failed} failed, {self.not_run} not run{superseded} "
             f"({self.retried} to retry, {self.given_up} given up)"
         )
 
@@ -158,27 +160,31 @@ def _ingest_chunk(batch: BatchJob, spec: BatchKindSpec, lines: list[dict], repor
                 usage = body.get("usage") or {}
                 input_tokens += int(usage.get("prompt_tokens") or 0)
                 output_tokens += int(usage.get("completion_tokens") or 0)
-                successes.append(Result(row_id=row_id, custom_id=item.custom_id, body=body))
+                successes.append(Result(row_id, item.custom_id, body, item.input_version))
                 item_of_row[row_id] = item
                 continue
             item.status = ItemStatus.NOT_RUN if outcome == "not_run" else ItemStatus.FAILED
             item.error_code, item.error_message = code[:64], message
             if row_id is not None:
-                outcomes.append(Outcome(row_id, outcome, message, retryable))
+                outcomes.append(Outcome(row_id, item.input_version, outcome, message, retryable))
             report.reasons[code] = report.reasons.get(code, 0) + 1
 
-        rejected = spec.apply(successes) if successes else {}
+        written, rejected = spec.apply(successes) if successes else (set(), {})
         for result in successes:
             item = item_of_row[result.row_id]
             reason = rejected.get(result.row_id)
-            if reason is None:
+            if result.row_id in written:
                 item.status = ItemStatus.SUCCEEDED
                 report.succeeded += 1
-            else:
+            elif reason is not None:
                 item.status, item.error_code, item.error_message = ItemStatus.FAILED, "unusable_response", reason
-                outcomes.append(Outcome(result.row_id, "failed", reason, True))
+                outcomes.append(Outcome(result.row_id, result.version, "failed", reason, True))
                 report.unusable += 1
                 report.reasons["unusable_response"] = report.reasons.get("unusable_response", 0) + 1
+            else:
+                item.status, item.error_code = ItemStatus.SUPERSEDED, "superseded"
+                item.error_message = "the row changed after this request was built; its current input is sent anew"
+                report.superseded += 1
         report.failed += sum(1 for item in items if item.status == ItemStatus.FAILED)
         report.not_run += sum(1 for item in items if item.status == ItemStatus.NOT_RUN)
 
@@ -192,7 +198,7 @@ def _ingest_chunk(batch: BatchJob, spec: BatchKindSpec, lines: list[dict], repor
 
 
 # Everything _store_items writes back: a deferred field would cost one query per item.
-_ITEM_FIELDS = ("pk", "custom_id", "status", "error_code", "error_message", "finished_at")
+_ITEM_FIELDS = ("pk", "custom_id", "status", "input_version", "error_code", "error_message", "finished_at")
 
 
 def _store_items(items: list[BatchItem]) -> None:
@@ -238,7 +244,7 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport) -> None:
             item.status, item.error_code, item.error_message, item.finished_at = ItemStatus.NOT_RUN, code, message, now
             row_id = getattr(item, f"{spec.item_field}_id")
             if row_id is not None:
-                outcomes.append(Outcome(row_id, outcome, message, True))
+                outcomes.append(Outcome(row_id, item.input_version, outcome, message, True))
         BatchItem.objects.bulk_update(
             remaining, ["status", "error_code", "error_message", "finished_at"], batch_size=1000
         )
@@ -258,6 +264,7 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport) -> None:
         failed=report.failed,
         not_run=report.not_run,
         unusable=report.unusable,
+        superseded=report.superseded,
         unknown_lines=report.unknown_lines,
     )
     if report.retried:

@@ -22,6 +22,7 @@ class WorkState:
     status: str
     attempts: str
     error: str
+    version: str  # the input version: raised by every change to what the request is built from
     pending: str
     queued: str
     done: str
@@ -29,12 +30,13 @@ class WorkState:
 
     @classmethod
     def of(cls, stage: str, statuses, done: str) -> WorkState:
-        """The columns ``<stage>_status``, ``<stage>_attempts`` and ``<stage>_error``, and the statuses'
+        """The columns ``<stage>_status``, ``_attempts``, ``_error`` and ``_version``, and the statuses'
         pending, queued and failed members (every status enum names those alike; done differs)."""
         return cls(
             status=f"{stage}_status",
             attempts=f"{stage}_attempts",
             error=f"{stage}_error",
+            version=f"{stage}_version",
             pending=statuses.PENDING,
             queued=statuses.QUEUED,
             done=done,
@@ -44,11 +46,12 @@ class WorkState:
 
 @dataclass(frozen=True)
 class Result:
-    """A successful response for one queued row."""
+    """A successful response for one queued row, built from the row's input ``version``."""
 
     row_id: int
     custom_id: str
     body: dict
+    version: int
 
 
 class BatchKindSpec(ABC):
@@ -84,20 +87,20 @@ class BatchKindSpec(ABC):
         vector of the wrong size... The engine fails or retries the rows whose answer was unusable."""
 
     @abstractmethod
-    def store(self, values: dict[int, object]) -> None:
-        """Write the usable values by row id, marking those rows done in the same statements (only
-        rows still queued: a row reset meanwhile is left to its next batch)."""
+    def store(self, values: dict[int, tuple[int, object]]) -> set[int]:
+        """Write the usable values, ``{row id: (input version, value)}``, marking those rows done in the
+        same statement, but only rows still queued at that input version: a row edited or reset since
+        its request was built keeps its new state. Returns the ids of the rows written."""
 
-    def apply(self, results: list[Result]) -> dict[int, str]:
-        """Store what is usable; returns the unusable rows mapped to the reason."""
+    def apply(self, results: list[Result]) -> tuple[set[int], dict[int, str]]:
+        """Store what is usable: (the rows written, the unusable rows mapped to the reason). A usable
+        result in neither was superseded: its row had changed."""
         rejected: dict[int, str] = {}
-        usable: dict[int, object] = {}
+        usable: dict[int, tuple[int, object]] = {}
         for result in results:
             value, reason = self.read_result(result.body)
             if reason is None:
-                usable[result.row_id] = value
+                usable[result.row_id] = (result.version, value)
             else:
                 rejected[result.row_id] = reason
-        if usable:
-            self.store(usable)
-        return rejected
+        return (self.store(usable) if usable else set()), rejected

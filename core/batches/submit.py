@@ -57,7 +57,7 @@ def submit_one_batch(spec: BatchKindSpec, service: BatchService, limits: BatchLi
 def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: BatchLimits, path: Path):
     rows = spec.pending().select_for_update(skip_locked=True, of=("self",))
     plan = BatchPlan(limits)
-    taken: list[tuple[int, str, int]] = []  # (row id, custom_id, attempt number)
+    taken: list[tuple[int, str, int, int]] = []  # (row id, custom_id, attempt number, input version)
 
     def requests():
         for row in rows.iterator(chunk_size=ROW_FETCH_CHUNK):
@@ -65,7 +65,8 @@ def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: B
             request = {"custom_id": custom_id, "method": "POST", "url": spec.endpoint, "body": spec.build_body(row)}
             if not plan.admit(spec.endpoint, request["body"], len(orjson.dumps(request)) + 1):
                 return
-            taken.append((row.pk, custom_id, getattr(row, spec.state.attempts) + 1))
+            state = spec.state
+            taken.append((row.pk, custom_id, getattr(row, state.attempts) + 1, getattr(row, state.version)))
             yield request
 
     service.write_batch_file(requests(), path)
@@ -95,7 +96,7 @@ def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: B
         submitted_at=timezone.now(),
     )
     _insert_items(batch, spec, taken)
-    spec.model.objects.filter(pk__in=[row_id for row_id, _, _ in taken]).update(
+    spec.model.objects.filter(pk__in=[row_id for row_id, *_ in taken]).update(
         **{spec.state.status: spec.state.queued, spec.state.attempts: F(spec.state.attempts) + 1}
     )
     log_batch_event(
@@ -117,14 +118,14 @@ def _delete_orphan_file(service: BatchService, file_id: str) -> None:
         logger.warning("event=orphan_file_not_deleted file_id=%s error=%s", file_id, exc)
 
 
-def _insert_items(batch: BatchJob, spec: BatchKindSpec, taken: list[tuple[int, str, int]]) -> None:
+def _insert_items(batch: BatchJob, spec: BatchKindSpec, taken: list[tuple[int, str, int, int]]) -> None:
     """COPY the BatchItems in: one round trip for up to 50,000 rows."""
     now = timezone.now()
     column = f"{spec.item_field}_id"
     sql = (
-        f"COPY core_batchitem (batch_id, custom_id, {column}, status, attempt, error_code, error_message, created_at)"
-        " FROM STDIN"
+        f"COPY core_batchitem (batch_id, custom_id, {column}, status, attempt, input_version, error_code,"
+        " error_message, created_at) FROM STDIN"
     )
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row_id, custom_id, attempt in taken:
-            copy.write_row((batch.pk, custom_id, row_id, ItemStatus.QUEUED, attempt, "", "", now))
+        for row_id, custom_id, attempt, version in taken:
+            copy.write_row((batch.pk, custom_id, row_id, ItemStatus.QUEUED, attempt, version, "", "", now))

@@ -134,7 +134,9 @@ def _upsert(data: dict, report: JobImportReport) -> None:
             return
         for name in changed:
             setattr(job, name, data[name])
-        if job.embedding_status != EmbeddingStatus.QUEUED:
-            job.embedding_status, job.embedding_attempts = EmbeddingStatus.PENDING, 0
+        # A new input for the embedding, even with one in flight: that one was built from the old text
+        # and is superseded when it comes back (the version no longer matches).
+        job.embedding_status, job.embedding_attempts = EmbeddingStatus.PENDING, 0
+        job.embedding_version += 1
         job.save()
         report.updated += 1

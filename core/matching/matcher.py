@@ -3,7 +3,14 @@
 Matching runs in the database, one statement per chunk of CVs: a LATERAL join asks the job HNSW index
 for each CV's nearest jobs by cosine distance, and the same statement replaces the CV's predictions
 (upsert of the new top K, delete of the rest). A prediction whose score moved gets its explanation
-redone; one that kept its score keeps its explanation.
+redone (a new input version: an explanation in flight for the old score is superseded); one that kept
+its score keeps its explanation.
+
+Which CVs need matching is decided without comparing clocks: the statement records the snapshot it
+ranked under (MatchSnapshot), a stored embedding of a job records its transaction id, and a CV is
+stale when some job's transaction is not visible in its snapshot. That is exact under any commit
+order, where timestamps of two transactions (``now()`` is when each began) are not: a job whose
+ingest began before a match run and committed after it would be missed for good.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
-from core.models import CV, EmbeddingStatus, ExplanationStatus, Job
+from core.models import CV, EmbeddingStatus, ExplanationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -55,24 +63,31 @@ removed AS (
     DELETE FROM core_prediction WHERE id IN (SELECT id FROM stale)
     RETURNING 1
 ),
+snapshot AS (
+    INSERT INTO core_matchsnapshot (snapshot, xid, created_at)
+    VALUES (pg_current_snapshot()::text, pg_current_xact_id()::text::bigint, now()) RETURNING id
+),
 upserted AS (
     INSERT INTO core_prediction AS p (cv_id, job_id, score, rank, explanation, explanation_status,
-                                      explanation_attempts, explanation_error, created_at, updated_at)
-    SELECT cv_id, job_id, score, rank, '', %(pending)s, 0, '', now(), now() FROM matches
+                                      explanation_attempts, explanation_error, explanation_version,
+                                      created_at, updated_at)
+    SELECT cv_id, job_id, score, rank, '', %(pending)s, 0, '', 0, now(), now() FROM matches
     ON CONFLICT (cv_id, job_id) DO UPDATE SET
         rank = EXCLUDED.rank,
         score = EXCLUDED.score,
         updated_at = now(),
         explanation = CASE WHEN abs(p.score - EXCLUDED.score) > %(epsilon)s THEN '' ELSE p.explanation END,
         explanation_status = CASE
-            WHEN abs(p.score - EXCLUDED.score) > %(epsilon)s AND p.explanation_status <> %(queued)s
-            THEN %(pending)s ELSE p.explanation_status END,
+            WHEN abs(p.score - EXCLUDED.score) > %(epsilon)s THEN %(pending)s ELSE p.explanation_status END,
         explanation_attempts = CASE
-            WHEN abs(p.score - EXCLUDED.score) > %(epsilon)s AND p.explanation_status <> %(queued)s
-            THEN 0 ELSE p.explanation_attempts END
+            WHEN abs(p.score - EXCLUDED.score) > %(epsilon)s THEN 0 ELSE p.explanation_attempts END,
+        explanation_version = CASE
+            WHEN abs(p.score - EXCLUDED.score) > %(epsilon)s THEN p.explanation_version + 1
+            ELSE p.explanation_version END
     RETURNING 1
 )
-UPDATE core_cv SET last_matched_at = now() WHERE id IN (SELECT id FROM chunk)
+UPDATE core_cv SET last_matched_at = now(), matched_in_id = (SELECT id FROM snapshot)
+WHERE id IN (SELECT id FROM chunk)
 RETURNING (SELECT count(*) FROM upserted), (SELECT count(*) FROM removed), (SELECT count(*) FROM detached)
 """
 
@@ -84,15 +99,31 @@ class MatchReport:
     removed: int = 0
 
 
+# Snapshots some job changed after, as a subquery: a few hundred snapshots at most (one per matched
+# chunk still current) against the distinct transactions that last changed a job (index-only scan).
+STALE_SNAPSHOTS = """
+SELECT s.id FROM core_matchsnapshot s
+WHERE EXISTS (
+    SELECT 1 FROM (SELECT DISTINCT changed_xid FROM core_job WHERE changed_xid IS NOT NULL) j
+    WHERE j.changed_xid <> s.xid AND NOT pg_visible_in_snapshot(j.changed_xid::text::xid8, s.snapshot::pg_snapshot)
+)
+"""
+
+
 def cvs_needing_match():
-    """Embedded CVs never matched, re-embedded since, or matched before the newest active job arrived."""
-    newest_job = Job.objects.filter(is_active=True, embedding_status=EmbeddingStatus.EMBEDDED).aggregate(
-        newest=Max("embedded_at")
-    )["newest"]
-    stale = Q(last_matched_at__isnull=True) | Q(last_matched_at__lt=F("embedded_at"))
-    if newest_job is not None:
-        stale |= Q(last_matched_at__lt=newest_job)
+    """Embedded CVs not matched with their present embedding, or matched before some job changed."""
+    stale = Q(matched_in__isnull=True) | Q(matched_in__in=RawSQL(STALE_SNAPSHOTS, []))
     return CV.objects.filter(embedding_status=EmbeddingStatus.EMBEDDED, embedding__isnull=False).filter(stale)
+
+
+def forget_unused_snapshots() -> int:
+    """Snapshots no CV refers to any more: a committed snapshot row always came with its CVs, so one
+    no CV refers to now was replaced by later matches and is never needed again."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM core_matchsnapshot s WHERE NOT EXISTS (SELECT 1 FROM core_cv c WHERE c.matched_in_id = s.id)"
+        )
+        return cursor.rowcount
 
 
 def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
@@ -117,7 +148,6 @@ def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
                 "top_k": top_k,
                 "dims": settings.EMBEDDING_DIMENSIONS,
                 "pending": ExplanationStatus.PENDING,
-                "queued": ExplanationStatus.QUEUED,
                 "epsilon": SCORE_EPSILON,
             },
         )
@@ -153,6 +183,7 @@ def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int
             removed=sum(r.removed for r in reports),
         )
     if report.cvs:
+        forget_unused_snapshots()
         logger.info("event=matched cvs=%s predictions=%s removed=%s", report.cvs, report.predictions, report.removed)
     return report
 

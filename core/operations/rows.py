@@ -1,7 +1,7 @@
 """Sending work rows through a stage again: after an operator's fix, a new model, or a give-up.
 
-Each is safe to repeat: retrying moves only rows that gave up, redoing leaves queued rows alone (their
-batch will settle them).
+Each is safe to repeat: retrying moves only rows that gave up; redoing raises the rows' input version,
+so a request in flight for them (in a batch that may never come back) no longer counts.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from core.batches.registry import all_kinds, get_kind
 from core.models import CV, BatchKind
@@ -33,11 +33,13 @@ def retry_failed_rows(kind: str | None = None) -> dict[str, int]:
 
 
 def redo(kind: str, rows: QuerySet) -> int:
-    """Send ``rows`` through ``kind``'s stage again with fresh attempts; rows in flight are left to it."""
+    """Send ``rows`` through ``kind``'s stage again with fresh attempts, whatever their status.
+
+    A row queued in a batch is freed too: the result that batch may still bring is superseded.
+    """
     state = get_kind(kind).state
-    return (
-        rows.exclude(**{state.status: state.queued})
-        .update(**{state.status: state.pending, state.attempts: 0, state.error: ""})
+    return rows.update(
+        **{state.status: state.pending, state.attempts: 0, state.error: "", state.version: F(state.version) + 1}
     )
 
 

@@ -20,7 +20,7 @@ class CvEmbeddingKind(EmbeddingKind):
         return (
             CV.objects.filter(embedding_status=EmbeddingStatus.PENDING)
             .filter(Q(parse_status=ParseStatus.PARSED) | Q(parse_status=ParseStatus.FAILED))
-            .only("pk", "parsed", "raw_text", "embedding_attempts")
+            .only("pk", "parsed", "raw_text", "embedding_attempts", "embedding_version")
             .order_by("pk")
         )
 

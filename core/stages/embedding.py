@@ -42,27 +42,30 @@ def decode_embedding(body: dict, dimensions: int) -> tuple[np.ndarray | None, st
     return vector, None
 
 
-def write_embeddings(table: str, vectors: dict[int, np.ndarray]) -> None:
-    """Store vectors and mark their rows embedded: a binary COPY and one UPDATE."""
+def write_embeddings(table: str, vectors: dict[int, tuple[int, np.ndarray]]) -> set[int]:
+    """Store vectors, ``{row id: (input version, vector)}``, and mark their rows embedded: a binary COPY
+    and one UPDATE, of the rows still queued at that version. (Triggers tell the matcher: migration 0006.)"""
     raw = connection.connection  # the psycopg connection under Django's wrapper
     register_vector(raw)
     dims = settings.EMBEDDING_DIMENSIONS
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS incoming_embedding (id bigint PRIMARY KEY, embedding vector({dims}))"
-            " ON COMMIT DELETE ROWS"
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_embedding"
+            f" (id bigint PRIMARY KEY, version integer, embedding vector({dims})) ON COMMIT DELETE ROWS"
         )
         cursor.execute("TRUNCATE incoming_embedding")
-        with cursor.cursor.copy("COPY incoming_embedding (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "vector"])
-            for row_id, vector in vectors.items():
-                copy.write_row((row_id, vector))
+        copy_sql = "COPY incoming_embedding (id, version, embedding) FROM STDIN WITH (FORMAT BINARY)"
+        with cursor.cursor.copy(copy_sql) as copy:
+            copy.set_types(["int8", "int4", "vector"])
+            for row_id, (version, vector) in vectors.items():
+                copy.write_row((row_id, version, vector))
         cursor.execute(
             f"UPDATE {table} AS t SET embedding = i.embedding, embedding_status = %s, embedding_error = '',"
             " embedded_at = now(), updated_at = now() FROM incoming_embedding AS i"
-            " WHERE t.id = i.id AND t.embedding_status = %s",
+            " WHERE t.id = i.id AND t.embedding_status = %s AND t.embedding_version = i.version RETURNING t.id",
             [EmbeddingStatus.EMBEDDED, EmbeddingStatus.QUEUED],
         )
+        return {row[0] for row in cursor.fetchall()}
 
 
 class EmbeddingKind(BatchKindSpec):
@@ -87,5 +90,5 @@ class EmbeddingKind(BatchKindSpec):
     def read_result(self, body: dict) -> tuple[np.ndarray | None, str | None]:
         return decode_embedding(body, settings.EMBEDDING_DIMENSIONS)
 
-    def store(self, values: dict[int, np.ndarray]) -> None:
-        write_embeddings(self.model._meta.db_table, values)
+    def store(self, values: dict[int, tuple[int, np.ndarray]]) -> set[int]:
+        return write_embeddings(self.model._meta.db_table, values)

@@ -61,6 +61,7 @@ class ExplanationKind(ChatKind):
                 "pk",
                 "score",
                 "explanation_attempts",
+                "explanation_version",
                 "cv",
                 "job",
                 "cv__parsed",
@@ -83,13 +84,14 @@ class ExplanationKind(ChatKind):
     def read_result(self, body: dict) -> tuple[str | None, str | None]:
         return chat_answer(body)
 
-    def store(self, values: dict[int, str]) -> None:
-        update_by_id(
+    def store(self, values: dict[int, tuple[int, str]]) -> set[int]:
+        return update_by_id(
             Prediction._meta.db_table,
             {"explanation": "text"},
-            list(values.items()),
+            [(pk, text, version) for pk, (version, text) in values.items()],
             extra_set="explanation_status = %s, explanation_error = '', updated_at = now()",
             set_params=[ExplanationStatus.DONE],
             where="t.explanation_status = %s",
             where_params=[ExplanationStatus.QUEUED],
+            match={"explanation_version": "integer"},
         )

@@ -20,7 +20,9 @@ class JobEmbeddingKind(EmbeddingKind):
         return (
             self.scope()
             .filter(embedding_status=EmbeddingStatus.PENDING)
-            .only("pk", "title", "company", "location", "skills", "description", "embedding_attempts")
+            .only(
+                "pk", "title", "company", "location", "skills", "description", "embedding_attempts", "embedding_version"
+            )
             .order_by("pk")
         )
 

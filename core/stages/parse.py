@@ -53,7 +53,9 @@ class CvParseKind(ChatKind):
 
     def pending(self):
         return (
-            CV.objects.filter(parse_status=ParseStatus.PENDING).only("pk", "raw_text", "parse_attempts").order_by("pk")
+            CV.objects.filter(parse_status=ParseStatus.PENDING)
+            .only("pk", "raw_text", "parse_attempts", "parse_version")
+            .order_by("pk")
         )
 
     def custom_id(self, row) -> str:
@@ -65,22 +67,17 @@ class CvParseKind(ChatKind):
     def read_result(self, body: dict) -> tuple[dict | None, str | None]:
         return read_parse_answer(body)
 
-    def store(self, values: dict[int, dict]) -> None:
-        # A new profile makes the old embedding stale: the CV is embedded again from the profile
-        # (unless an embedding is in flight, which its own ingest will settle).
-        update_by_id(
+    def store(self, values: dict[int, tuple[int, dict]]) -> set[int]:
+        # A new profile is a new input for the embedding: the CV is embedded again from it, and an
+        # embedding in flight, built from the old profile, is superseded by the version bump.
+        return update_by_id(
             CV._meta.db_table,
             {"parsed": "jsonb"},
-            [(pk, orjson.dumps(document).decode()) for pk, document in values.items()],
-            extra_set="parse_status = %s, parse_error = '', updated_at = now(), "
-            "embedding_attempts = CASE WHEN t.embedding_status = %s THEN t.embedding_attempts ELSE 0 END, "
-            "embedding_status = CASE WHEN t.embedding_status = %s THEN t.embedding_status ELSE %s END",
-            set_params=[
-                ParseStatus.PARSED,
-                EmbeddingStatus.QUEUED,
-                EmbeddingStatus.QUEUED,
-                EmbeddingStatus.PENDING,
-            ],
+            [(pk, orjson.dumps(document).decode(), version) for pk, (version, document) in values.items()],
+            extra_set="parse_status = %s, parse_error = '', updated_at = now(), embedding_status = %s, "
+            "embedding_attempts = 0, embedding_version = t.embedding_version + 1",
+            set_params=[ParseStatus.PARSED, EmbeddingStatus.PENDING],
             where="t.parse_status = %s",
             where_params=[ParseStatus.QUEUED],
+            match={"parse_version": "integer"},
         )
