@@ -140,6 +140,13 @@ MOCK_BATCH_ENQUEUED_TOKEN_LIMIT = env_int("MOCK_BATCH_ENQUEUED_TOKEN_LIMIT", Non
 # --- Pipeline ---------------------------------------------------------------------------------------
 BATCH_WORK_DIR = Path(env_str("BATCH_WORK_DIR", str(DATA_DIR / "batch_files"))).expanduser()
 MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", 3, minimum=1)
+# A batch whose poll or ingest fails is tried again after POLL_RETRY_SECONDS, doubling up to an hour; one
+# the provider answers 404 for this many polls in a row is lost, and its rows go back to pending.
+POLL_RETRY_SECONDS = env_float("POLL_RETRY_SECONDS", 30.0, minimum=0.0)
+BATCH_LOST_AFTER_NOT_FOUND = env_int("BATCH_LOST_AFTER_NOT_FOUND", 3, minimum=1)
+# Provider batches and uploads of ours that the database does not know (a crash between create and
+# commit) are cancelled and deleted once this old: long enough for any submission still committing.
+RECONCILE_GRACE_SECONDS = env_float("RECONCILE_GRACE_SECONDS", 900.0, minimum=0.0)
 MATCH_TOP_K = env_int("MATCH_TOP_K", 10, minimum=1)
 # Candidates the HNSW search keeps per CV (pgvector's hnsw.ef_search): higher is better recall, slower.
 MATCH_EF_SEARCH = env_int("MATCH_EF_SEARCH", 40, minimum=1)
@@ -174,6 +181,24 @@ CELERY_FILESYSTEM_BROKER_DIR = DATA_DIR / "celery-broker"
 CELERY_POLL_INTERVAL = env_float("CELERY_POLL_INTERVAL", 30.0, minimum=1.0)
 CELERY_SUBMIT_INTERVAL = env_float("CELERY_SUBMIT_INTERVAL", 60.0, minimum=1.0)
 CELERY_MATCH_INTERVAL = env_float("CELERY_MATCH_INTERVAL", 60.0, minimum=1.0)
+# A task still running at the soft limit gets SoftTimeLimitExceeded (its open transaction rolls back);
+# at the hard limit its pool process is killed. Enforced by the prefork pool (the worker's default),
+# not by --pool=solo or threads. The longest task is an ingest of several 50,000-request batches.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=2)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", CELERY_TASK_TIME_LIMIT * 5 // 6, minimum=1)
+# Redis (and SQS) hand a message delivered but not acknowledged within this many seconds to another
+# worker: it must outlast the longest task, or a task still running would be run a second time.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT, minimum=1)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"Environment variable CELERY_TASK_SOFT_TIME_LIMIT={CELERY_TASK_SOFT_TIME_LIMIT} must be below "
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}"
+    )
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"Environment variable CELERY_VISIBILITY_TIMEOUT={CELERY_VISIBILITY_TIMEOUT} must exceed "
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}, or a task still running is delivered again"
+    )
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
@@ -203,10 +228,20 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
 
-# Celery reads the CELERY_-prefixed names below (recruit/celery.py). Tasks are idempotent, so they are
-# acknowledged after they run: a worker killed mid-task has its task delivered again, never lost.
+# Celery reads the CELERY_-prefixed names below (recruit/celery.py).
+#
+# Delivery is at least once where the broker supports it: tasks are acknowledged after they run, so on
+# Redis a worker killed mid-task leaves its message unacknowledged and, once the visibility timeout has
+# passed, another worker runs it again; a pool process killed under a live worker has its task requeued
+# at once (reject_on_worker_lost). Every task is idempotent, so running one twice is wasted work, never
+# a wrong result.
+#
+# With CELERY_BROKER_URL unset, the broker is kombu's filesystem transport: zero set-up, for one machine,
+# development and the demo. It deletes a message file when a worker reads it, so acks_late means nothing
+# there: a task running when its worker is killed (SIGKILL, OOM, power loss) is gone, and only the next
+# beat tick does its work. Deploy on Redis (docker-compose.yml) for redelivery after a crash.
 if CELERY_BROKER_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -223,10 +258,21 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+
+
+def _every(task: str, seconds: float) -> dict:
+    """A beat entry whose message expires when the next one is due: after an outage, or behind a busy
+    worker, the ticks missed meanwhile are dropped instead of all running one after another."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 CELERY_BEAT_SCHEDULE = {
     # Every kind in pipeline order (the registry in core.batches.registry): one task, no list to keep.
-    "submit-batches": {"task": "core.tasks.submit_batches", "schedule": CELERY_SUBMIT_INTERVAL},
-    "poll-batches": {"task": "core.tasks.poll_batches", "schedule": CELERY_POLL_INTERVAL},
-    "match-cvs": {"task": "core.tasks.match_cvs", "schedule": CELERY_MATCH_INTERVAL},
+    "submit-batches": _every("core.tasks.submit_batches", CELERY_SUBMIT_INTERVAL),
+    "poll-batches": _every("core.tasks.poll_batches", CELERY_POLL_INTERVAL),
+    "match-cvs": _every("core.tasks.match_cvs", CELERY_MATCH_INTERVAL),
 }
+# Exactly one beat may run: this scheduler holds a PostgreSQL advisory lock for as long as it runs, and
+# a second beat (a second `celery beat`, or a worker started with -B) exits with an error instead.
+CELERY_BEAT_SCHEDULER = "recruit.celery:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

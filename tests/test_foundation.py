@@ -1,5 +1,6 @@
 """The foundation: the embedded server, the schema, the constraints and the settings."""
 
+import json
 import os
 import re
 import signal
@@ -303,6 +304,59 @@ def test_docker_compose_services_images_and_variables():
         assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
     db_env = services["db"]["environment"]
     assert db_env["POSTGRES_DB"] == "recruit" and db_env["POSTGRES_USER"] == "recruit"
+
+
+def _compose_value(value: str) -> str:
+    """A compose value as docker compose resolves it with an empty .env: ${VAR:-default} -> default."""
+
+    def resolve(match: re.Match) -> str:
+        body = match.group(1)
+        if ":-" in body:
+            return body.split(":-", 1)[1]
+        if ":?" in body:
+            return "set-in-dot-env"
+        return ""
+
+    return re.sub(r"\$\{([^}]*)\}", resolve, str(value))
+
+
+def test_docker_compose_runs_one_beat_and_a_broker_that_redelivers():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    commands = {name: service.get("command") for name, service in services.items()}
+    # Exactly one beat: the beat service (one replica), and no worker with an embedded beat (-B).
+    beats = [name for name, command in commands.items() if isinstance(command, list) and "beat" in command]
+    assert beats == ["beat"]
+    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
+    for name, command in commands.items():
+        words = command if isinstance(command, list) else str(command).split()
+        assert not {"-B", "--beat"} & set(words), name
+    worker = commands["worker"]
+    assert not any(word.startswith("--pool") or word == "-P" for word in worker)  # prefork: time limits hold
+
+    # The broker is Redis, with a visibility timeout longer than the hard time limit, as the settings
+    # resolve the environment compose gives the worker.
+    environment = {key: _compose_value(value) for key, value in services["worker"]["environment"].items()}
+    assert environment["CELERY_BROKER_URL"].startswith("redis://redis:")
+    assert services["redis"]["command"][-2:] == ["--appendonly", "yes"]  # queued tasks survive a restart
+    code = (
+        "import json\nfrom django.conf import settings as s\n"
+        "print(json.dumps([s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS, s.CELERY_TASK_SOFT_TIME_LIMIT,"
+        " s.CELERY_TASK_TIME_LIMIT, s.CELERY_TASK_ACKS_LATE, s.CELERY_TASK_REJECT_ON_WORKER_LOST]))"
+    )
+    env = {key: value for key, value in environment.items() if value != ""}
+    unset = [key for key, value in environment.items() if value == ""]
+    full_env = {key: value for key, value in os.environ.items() if key not in unset and not key.startswith("CELERY_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + code],
+        cwd=REPO, env={**full_env, "DJANGO_SETTINGS_MODULE": "recruit.settings", **env},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    broker, transport, soft, hard, acks_late, reject_on_worker_lost = json.loads(result.stdout.splitlines()[-1])
+    assert broker.startswith("redis://")
+    assert 0 < soft < hard < transport["visibility_timeout"]
+    assert acks_late and reject_on_worker_lost
 
 
 def test_ci_script_runs_the_readme_test_command():
