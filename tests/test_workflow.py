@@ -140,5 +140,5 @@ def test_the_submit_step_lets_every_kind_have_its_turn_before_reporting_a_refusa
 
     monkeypatch.setattr(steps, "submit_pending", submit_pending)
     with pytest.raises(openai.APIConnectionError):
-        steps.submit(service=None)
+        steps.submit(None, PIPELINE_ORDER)
     assert tried == PIPELINE_ORDER

@@ -23,11 +23,7 @@ FILE_FIELDS = {"input": "input_file_id", "output": "output_file_id", "error": "e
 
 
 def service_for(batch: BatchJob) -> BatchService:
-    """The backend the batch was submitted to, whatever the current default is.
-
-    A batch made on the mock stays on the mock after an API key is configured (and the reverse), so
-    its files and status are always asked of the provider that knows them.
-    """
+    """The backend the batch was submitted to, whatever the current default is."""
     return BatchService(use_mock=batch.backend == Backend.MOCK)
 
 

@@ -10,7 +10,9 @@ def _format(value) -> str:
     return f'"{text}"' if (" " in text or not text) else text
 
 
-def log_batch_event(event: str, batch, level: int = logging.INFO, **fields) -> None:
+def log_batch_event(
+    event: str, batch, level: int = logging.INFO, exc_info: BaseException | None = None, **fields
+) -> None:
     parts = {
         "event": event,
         "kind": batch.kind,
@@ -18,4 +20,4 @@ def log_batch_event(event: str, batch, level: int = logging.INFO, **fields) -> N
         "provider_batch_id": batch.provider_batch_id,
         **fields,
     }
-    logger.log(level, " ".join(f"{key}={_format(value)}" for key, value in parts.items()))
+    logger.log(level, " ".join(f"{key}={_format(value)}" for key, value in parts.items()), exc_info=exc_info)

@@ -224,7 +224,20 @@ def _batch_failure_reason(batch: BatchJob) -> str:
     return f"batch failed validation: {first.get('code')}: {first.get('message')}{where}{more}"
 
 
-def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport) -> None:
+def settle_lost_batch(batch: BatchJob) -> IngestReport:
+    """The provider no longer has the batch: none of its results will come, so its rows go back to
+    pending (their attempt given back) and the batch is sealed as lost."""
+    report = IngestReport()
+    with _ingest_lock(batch.pk) as acquired:
+        batch.refresh_from_db()
+        if not acquired or batch.ingested_at is not None:
+            report.skipped = True
+            return report
+        _finish(batch, get_kind(batch.kind), report, lost=True)
+    return report
+
+
+def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport, lost: bool = False) -> None:
     """Items in neither file did not run: return their rows to pending, then seal the batch."""
     with transaction.atomic():
         batch = BatchJob.objects.select_for_update().get(pk=batch.pk)
@@ -233,7 +246,10 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport) -> None:
             .filter(batch=batch, status=ItemStatus.QUEUED)
             .only(*_ITEM_FIELDS, f"{spec.item_field}_id")
         )
-        if batch.status == BatchStatus.FAILED:
+        if lost:
+            code, outcome = "batch_lost", "not_run"
+            message = f"not run: the provider no longer has batch {batch.provider_batch_id} ({batch.poll_error})"
+        elif batch.status == BatchStatus.FAILED:
             # The file broke a rule: it may be our request building, so it counts as an attempt.
             code, message, outcome = "batch_failed", _batch_failure_reason(batch), "failed"
         else:
@@ -251,11 +267,14 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport) -> None:
         _count_settled(report, settle_rows(spec, outcomes))
         report.not_run += len(remaining)
         batch.ingested_at = now
+        batch.lost_at = now if lost else None
         batch.estimated_cost = batch_cost(
             batch.model, batch.input_tokens or batch.estimated_input_tokens, batch.output_tokens or 0
         )
-        batch.save(update_fields=["ingested_at", "estimated_cost"])
-    if batch.status == BatchStatus.FAILED:
+        batch.save(update_fields=["ingested_at", "lost_at", "estimated_cost"])
+    if lost:
+        log_batch_event("lost", batch, logging.WARNING, returned=len(remaining), reason=message)
+    elif batch.status == BatchStatus.FAILED:
         log_batch_event("validation_failed", batch, logging.WARNING, returned=len(remaining), reason=message)
     log_batch_event(
         "ingested",

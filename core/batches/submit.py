@@ -30,6 +30,8 @@ from core.services.batch_service import BatchService
 logger = logging.getLogger(__name__)
 
 ROW_FETCH_CHUNK = 2000
+SUBMISSION_KEY = "submission"  # the metadata key of the idempotency key
+SUBMISSION_FILE_PREFIX = "recruit-"
 
 
 def submit_pending(kind: str, service: BatchService | None = None, limits: BatchLimits | None = None) -> list[BatchJob]:
@@ -44,17 +46,20 @@ def submit_pending(kind: str, service: BatchService | None = None, limits: Batch
 
 
 def submit_one_batch(spec: BatchKindSpec, service: BatchService, limits: BatchLimits) -> BatchJob | None:
+    # The submission's idempotency key names the uploaded file and is in the batch's metadata, so that
+    # reconciliation (core.batches.reconcile) can tell our uploads and batches from anyone else's.
+    key = uuid.uuid4().hex
     work_dir = Path(settings.BATCH_WORK_DIR)
     work_dir.mkdir(parents=True, exist_ok=True)
-    path = work_dir / f"{spec.kind}-{uuid.uuid4().hex}.jsonl"
+    path = work_dir / f"{SUBMISSION_FILE_PREFIX}{spec.kind}-{key}.jsonl"
     try:
         with transaction.atomic():
-            return _submit_in_transaction(spec, service, limits, path)
+            return _submit_in_transaction(spec, service, limits, path, key)
     finally:
         path.unlink(missing_ok=True)
 
 
-def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: BatchLimits, path: Path):
+def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: BatchLimits, path: Path, key: str):
     rows = spec.pending().select_for_update(skip_locked=True, of=("self",))
     plan = BatchPlan(limits)
     taken: list[tuple[int, str, int, int]] = []  # (row id, custom_id, attempt number, input version)
@@ -74,7 +79,7 @@ def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: B
         return None
     model = spec.model_name()
     uploaded = service.upload_file(path)
-    metadata = {"kind": spec.kind, "submission": uuid.uuid4().hex, "requests": str(len(taken))}
+    metadata = {"kind": spec.kind, SUBMISSION_KEY: key, "requests": str(len(taken))}
     try:
         remote = service.create_batch(uploaded.id, spec.endpoint, metadata=metadata)
     except Exception:
@@ -113,7 +118,7 @@ def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: B
 def _delete_orphan_file(service: BatchService, file_id: str) -> None:
     """The batch was refused: the uploaded file would only sit at the provider, so remove it."""
     try:
-        service.client.files.delete(file_id)
+        service.delete_file(file_id)
     except (openai.OpenAIError, OSError) as exc:
         logger.warning("event=orphan_file_not_deleted file_id=%s error=%s", file_id, exc)
 

@@ -77,6 +77,14 @@ def _mock_client_class():
 class BatchService:
     """Write, upload, create, poll, list, cancel and read batches on the selected backend."""
 
+    def for_backend(self, backend: str) -> "BatchService":
+        """This service if it is on ``backend``, else a service on that backend.
+
+        A batch made on the mock stays on the mock after an API key is configured (and the reverse):
+        its status and files are always asked of the provider that has them.
+        """
+        return self if backend == self.backend else BatchService(use_mock=backend == "mock")
+
     def __init__(self, use_mock: bool | None = None, client=None):
         if client is not None:
             self.client = client
@@ -141,6 +149,13 @@ class BatchService:
 
     def cancel_batch(self, batch_id: str) -> Batch:
         return self.client.batches.cancel(batch_id)
+
+    def list_batch_files(self):
+        """Every uploaded batch input file, newest first (iterating walks every page)."""
+        return self.client.files.list(purpose="batch", order="desc")
+
+    def delete_file(self, file_id: str) -> None:
+        self.client.files.delete(file_id)
 
     # --- output and error files -------------------------------------------------------------------
     def file_content(self, file_id: str) -> Iterator[bytes]:

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from recruit.log_redaction import redact
 
 
-def provider_error_message(exc: openai.APIError | ImproperlyConfigured) -> str:
+def provider_error_message(exc: Exception) -> str:
     name = type(exc).__name__
     if isinstance(exc, ImproperlyConfigured):
         text = str(exc)

@@ -28,6 +28,9 @@ def chat_answer(body: dict) -> tuple[str | None, str | None]:
     content = message.get("content")
     if not isinstance(content, str) or not content.strip():
         return None, "answer is empty"
+    if "\x00" in content or "\\u0000" in content:
+        # PostgreSQL stores no NUL in text or jsonb: writing it would fail the whole chunk's transaction.
+        return None, "answer contains a NUL character (\\u0000), which cannot be stored"
     return content.strip(), None
 
 

@@ -46,6 +46,7 @@ def run_pipeline(
     service = service or BatchService()
     result = RunResult()
     emit = on_event or (lambda event: None)
+    steps.reconcile(service)
     while result.passes < max_passes:
         result.passes += 1
         before = result.progress_mark()

@@ -16,11 +16,14 @@ import openai
 
 from core.batches.ingest import IngestReport
 from core.batches.poll import poll_open_batches
+from core.batches.reconcile import ReconcileReport
+from core.batches.reconcile import reconcile as reconcile_with_provider
 from core.batches.registry import all_kinds
 from core.batches.submit import submit_pending
 from core.matching.matcher import MatchReport, match_pending_cvs
 from core.models import BatchJob, EmbeddingStatus, Job
 from core.services.batch_service import BatchService
+from core.services.provider_errors import provider_error_message
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +45,33 @@ def kinds_after_matching() -> list[str]:
     return [name for name, spec in all_kinds().items() if spec.after_matching]
 
 
+def reconcile(service: BatchService) -> ReconcileReport | None:
+    """Cancel the provider batches (and delete the uploads) a crashed submission left behind.
+
+    A provider that cannot be reached for it must not stop submission: logged, and tried next time.
+    """
+    try:
+        return reconcile_with_provider(service)
+    except openai.APIError as exc:
+        logger.error("event=reconcile_failed error=%s", provider_error_message(exc))
+        return None
+
+
 def submit(service: BatchService, kinds: list[str] | None = None) -> list[BatchJob]:
-    """Submit the pending rows of each kind (by default every kind), in pipeline order.
+    """Submit the pending rows of each kind (by default every kind, after reconciling), in pipeline order.
 
     A kind the provider refuses does not hold back the others: its error is logged and, once every
     kind had its turn, raised, so the caller (a Celery task, a command) still fails visibly.
     """
+    if kinds is None:
+        reconcile(service)
     batches: list[BatchJob] = []
     refused: openai.APIError | None = None
     for kind in all_kinds() if kinds is None else kinds:
         try:
             batches += submit_pending(kind, service)
         except openai.APIError as exc:
-            logger.error("event=submit_failed kind=%s error=%s", kind, type(exc).__name__)
+            logger.error("event=submit_failed kind=%s error=%s", kind, provider_error_message(exc))
             refused = refused or exc
     if refused is not None:
         raise refused
