@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import orjson
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import DataError
 
 from core.batches.poll import poll_batch, poll_open_batches, record_poll_failure, refresh_batch
@@ -342,6 +344,9 @@ def test_a_batch_the_provider_no_longer_has_is_lost_and_its_rows_go_back_to_pend
         batch.refresh_from_db()
         assert batch.poll_failures == polls and "NotFoundError" in batch.poll_error
     assert batch.lost_at is not None and batch.ingested_at is not None
+    shown = StringIO()
+    call_command("batch_status", str(batch.pk), stdout=shown)
+    assert "lost:" in shown.getvalue() and "NotFoundError (HTTP 404)" in shown.getvalue()
     assert set(batch.items.values_list("status", "error_code")) == {(ItemStatus.NOT_RUN, "batch_lost")}
     assert set(CV.objects.values_list("parse_status", "parse_attempts")) == {(ParseStatus.PENDING, 0)}
     assert run_pipeline(service).finished

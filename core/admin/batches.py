@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.admin import display
@@ -91,6 +92,7 @@ class BatchJobAdmin(RecruitModelAdmin):
     fieldsets = [
         (None, {"fields": ["provider_batch_id", "kind", "backend", "endpoint", "model", "status_badge", "progress"]}),
         ("Files", {"fields": ["input_file_id", "output_file_id", "error_file_id", "input_bytes"]}),
+        ("Polling", {"fields": ["poll_error", "poll_failures", "next_poll_at", "lost_at"]}),
         ("Tokens and cost", {"fields": ["estimated_input_tokens", "input_tokens", "output_tokens", "cost"]}),
         ("Provider metadata", {"fields": ["metadata"], "classes": ["collapse"]}),
     ]
@@ -101,7 +103,12 @@ class BatchJobAdmin(RecruitModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return display.badge(obj.status, obj.get_status_display())
+        if obj.lost_at:
+            return display.badge("failed", "Lost")
+        status = display.badge(obj.status, obj.get_status_display())
+        if obj.poll_failures:
+            return format_html("{} {}", status, display.badge("expired", f"{obj.poll_failures} poll errors"))
+        return status
 
     @admin.display(description="completed / failed / total")
     def progress(self, obj):

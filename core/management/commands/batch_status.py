@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 batch.pk,
                 batch.provider_batch_id,
                 batch.kind,
-                batch.status,
+                _status(batch),
                 f"{batch.completed}/{batch.failed}/{batch.total}",
                 when(batch.created_at),
                 when(batch.ingested_at, "not yet"),
@@ -76,6 +76,13 @@ class Command(BaseCommand):
             ("finished", when(batch.completed_at, "not yet")),
             ("last polled", when(batch.last_polled_at, "never")),
             ("ingested", when(batch.ingested_at, "not yet")),
+            *([("lost", f"{when(batch.lost_at)}: the provider no longer has it")] if batch.lost_at else []),
+            *(
+                [("poll error", f"{shorten(batch.poll_error, 160)} ({batch.poll_failures} in a row; "
+                                f"next try {when(batch.next_poll_at, 'now')})")]
+                if batch.poll_error
+                else []
+            ),
             ("tokens", tokens),
             ("cost", f"${batch.estimated_cost:.6f} at Batch API prices"),
         ]
@@ -96,3 +103,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\nfailed and not-run items ({len(rows)} of {unsettled}):")
         for line in format_table(("CUSTOM ID", "STATUS", "ATTEMPT", "CODE", "MESSAGE"), rows):
             self.stdout.write("  " + line)
+
+
+def _status(batch: BatchJob) -> str:
+    if batch.lost_at:
+        return f"{batch.status} (lost)"
+    return f"{batch.status} ({batch.poll_failures} poll errors)" if batch.poll_failures else batch.status
