@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -107,7 +108,8 @@ class BatchJobAdmin(RecruitModelAdmin):
             return display.badge("failed", "Lost")
         status = display.badge(obj.status, obj.get_status_display())
         if obj.poll_failures:
-            return format_html("{} {}", status, display.badge("expired", f"{obj.poll_failures} poll errors"))
+            errors = f"{obj.poll_failures} poll error{pluralize(obj.poll_failures)}"
+            return format_html("{} {}", status, display.badge("expired", errors))
         return status
 
     @admin.display(description="completed / failed / total")

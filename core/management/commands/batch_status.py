@@ -108,4 +108,5 @@ class Command(BaseCommand):
 def _status(batch: BatchJob) -> str:
     if batch.lost_at:
         return f"{batch.status} (lost)"
-    return f"{batch.status} ({batch.poll_failures} poll errors)" if batch.poll_failures else batch.status
+    failures = batch.poll_failures
+    return f"{batch.status} ({failures} poll error{'s' if failures != 1 else ''})" if failures else batch.status
