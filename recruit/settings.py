@@ -119,7 +119,12 @@ OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 # None means "decide for me": the mock when no OPENAI_API_KEY is set.
 USE_MOCK_BATCH = env_bool("USE_MOCK_BATCH", None)
 MOCK_BACKEND_ACTIVE = USE_MOCK_BATCH is True or (USE_MOCK_BATCH is None and not OPENAI_API_KEY)
-MOCK_OPENAI_API = bool(env_bool("MOCK_OPENAI_API", MOCK_BACKEND_ACTIVE))
+# The mock over HTTP is a development tool: off unless MOCK_OPENAI_API=true AND MOCK_OPENAI_API_KEY is set,
+# with its own storage root (never MOCK_BATCH_DIR, which holds the pipeline's CV text) and a storage cap.
+MOCK_OPENAI_API = bool(env_bool("MOCK_OPENAI_API", False))
+MOCK_OPENAI_API_KEY = env_str("MOCK_OPENAI_API_KEY", "")
+MOCK_OPENAI_HTTP_DIR = Path(env_str("MOCK_OPENAI_HTTP_DIR", str(DATA_DIR / "mock_openai_http"))).expanduser()
+MOCK_OPENAI_MAX_STORED_BYTES = env_int("MOCK_OPENAI_MAX_STORED_BYTES", 2 * 1024**3, minimum=1)
 
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "text-embedding-3-small")
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 768, minimum=1)

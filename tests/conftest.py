@@ -72,6 +72,7 @@ def pytest_unconfigure(config):
 def isolated_batch_dirs(settings, tmp_path):
     """Each test gets its own mock Batch API root and batch work directory."""
     settings.MOCK_BATCH_DIR = tmp_path / "mock_batches"
+    settings.MOCK_OPENAI_HTTP_DIR = tmp_path / "mock_openai_http"
     settings.BATCH_WORK_DIR = tmp_path / "batch_files"
     return settings.MOCK_BATCH_DIR
 
@@ -112,7 +113,9 @@ def http_mock_openai(live_server, settings):
     """The official `openai` SDK pointed at the mock API served by the live server."""
     import openai
 
-    settings.ROOT_URLCONF = "tests.mock_api_urls"  # served even when MOCK_OPENAI_API is off for this run
+    settings.ROOT_URLCONF = "tests.mock_api_urls"  # mounted even when MOCK_OPENAI_API was off at startup
+    settings.MOCK_OPENAI_API = True  # the views answer only when switched on, with a key of their own
+    settings.MOCK_OPENAI_API_KEY = "test-key"
     return openai.OpenAI(base_url=f"{live_server.url}/mock-openai/v1", api_key="test-key", max_retries=0)
 
 

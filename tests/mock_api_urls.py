@@ -1,4 +1,5 @@
-"""URLconf for tests that serve the mock OpenAI API whatever MOCK_OPENAI_API says."""
+"""URLconf for tests that mount the mock OpenAI API whatever MOCK_OPENAI_API said at startup (the views still
+read MOCK_OPENAI_API and MOCK_OPENAI_API_KEY on every request, so a test switches them in `settings`)."""
 
 from django.urls import include, path
 

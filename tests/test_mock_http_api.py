@@ -105,6 +105,9 @@ def test_errors_have_openai_shapes(http_mock_openai, live_server):
     assert_matches_schema(orjson.loads(body), "ErrorResponse")
     status, _ = _raw(live_server, "GET", "/mock-openai/v1/files", headers={"Authorization": "Basic dXNlcjpwdw=="})
     assert status == 401
+    status, body = _raw(live_server, "GET", "/mock-openai/v1/files", token="not-the-key")
+    assert status == 401 and orjson.loads(body)["error"]["code"] == "invalid_api_key"
+    assert b"not-the-key" not in body
     with pytest.raises(openai.NotFoundError) as caught:
         http_mock_openai.batches.retrieve("batch_" + "0" * 32)
     assert caught.value.body["type"] == "invalid_request_error"
@@ -143,13 +146,14 @@ TRAVERSALS = [
 def test_traversal_attempts_get_404_and_touch_nothing(client, settings, path, method):
     """Through Django's own request handling (the live server's media handler would answer "../" first)."""
     settings.ROOT_URLCONF = "tests.mock_api_urls"
-    secret = settings.MOCK_BATCH_DIR.parent / "secret.json"
+    settings.MOCK_OPENAI_API, settings.MOCK_OPENAI_API_KEY = True, "test-key"
+    secret = settings.MOCK_OPENAI_HTTP_DIR.parent / "secret.json"
     secret.write_text('{"file": {"id": "stolen"}, "parts": []}')
     auth = {"HTTP_AUTHORIZATION": "Bearer test-key"}
     assert client.get("/mock-openai/v1/files", **auth).status_code == 200  # the mock root exists from here on
-    before = sorted(p.name for p in settings.MOCK_BATCH_DIR.parent.rglob("*"))
+    before = sorted(p.name for p in settings.MOCK_OPENAI_HTTP_DIR.parent.rglob("*"))
     response = client.generic(method, path, **auth)
     assert response.status_code == 404, response.content
     assert b"stolen" not in response.content and b"root:" not in response.content
     assert response.json()["error"]["type"] == "invalid_request_error"
-    assert secret.exists() and sorted(p.name for p in settings.MOCK_BATCH_DIR.parent.rglob("*")) == before
+    assert secret.exists() and sorted(p.name for p in settings.MOCK_OPENAI_HTTP_DIR.parent.rglob("*")) == before

@@ -1,7 +1,8 @@
 """The engine the MOCK_BATCH_* settings describe, shared by the client, the HTTP views and the commands.
 
 An explicit argument wins, then the Django setting, then the seed's default, so the mock also runs
-where Django is not configured at all.
+where Django is not configured at all. The HTTP API's engine (`http_engine_from_settings`) runs on a root
+of its own, MOCK_OPENAI_HTTP_DIR, never the pipeline's MOCK_BATCH_DIR, and caps what it stores.
 """
 
 import os
@@ -18,6 +19,8 @@ _DEFAULTS = {
     "MOCK_BATCH_LATENCY": 0.0,
     "MOCK_BATCH_EXPIRE": False,
     "MOCK_BATCH_ENQUEUED_TOKEN_LIMIT": None,
+    "MOCK_OPENAI_HTTP_DIR": ".data/mock_openai_http",
+    "MOCK_OPENAI_MAX_STORED_BYTES": 2 * 1024**3,
 }
 
 
@@ -40,6 +43,7 @@ def engine_from_settings(
     expire=None,
     enqueued_token_limit=None,
     workers=None,
+    max_stored_bytes=None,
     clock: Callable[[], float] = time.time,
 ) -> MockBatchEngine:
     """The engine configured by the MOCK_BATCH_* settings, overridden by any explicit argument."""
@@ -51,5 +55,15 @@ def engine_from_settings(
         expire=bool(_setting("MOCK_BATCH_EXPIRE", expire)),
         enqueued_token_limit=_setting("MOCK_BATCH_ENQUEUED_TOKEN_LIMIT", enqueued_token_limit),
         workers=workers,
+        max_stored_bytes=max_stored_bytes,
         clock=clock,
     )
+
+
+def http_engine_from_settings() -> MockBatchEngine:
+    """The engine the HTTP API serves: MOCK_BATCH_* knobs, but its own root (MOCK_OPENAI_HTTP_DIR) and the
+    MOCK_OPENAI_MAX_STORED_BYTES cap. ValueError if that root is the pipeline's own."""
+    root = Path(_setting("MOCK_OPENAI_HTTP_DIR", None)).expanduser()
+    if root.resolve() == Path(_setting("MOCK_BATCH_DIR", None)).expanduser().resolve():
+        raise ValueError("MOCK_OPENAI_HTTP_DIR must not be MOCK_BATCH_DIR, the pipeline's own mock root.")
+    return engine_from_settings(root, max_stored_bytes=int(_setting("MOCK_OPENAI_MAX_STORED_BYTES", None)))

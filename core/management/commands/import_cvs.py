@@ -1,5 +1,6 @@
 """Import CV files (.txt, .md, .pdf) or folders of them."""
 
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", type=Path, help="files or folders")
 
     def handle(self, *args, paths, **options):
-        missing = [str(path) for path in paths if not path.exists()]
+        missing = [str(path) for path in paths if not os.path.lexists(path)]
         if missing:
             raise CommandError(f"no such file or folder: {', '.join(missing)}")
         files = list(expand_paths(paths))

@@ -1,5 +1,6 @@
 """Import job postings from a CSV, JSON or JSON Lines file."""
 
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
 
     def handle(self, *args, file, **options):
-        if not file.is_file():
+        if not os.path.lexists(file):
             raise CommandError(f"no such file: {file}")
         try:
             report = import_jobs_file(file)

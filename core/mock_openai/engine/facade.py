@@ -18,7 +18,10 @@ from .storage import MockStorage
 
 
 class MockBatchEngine:
-    """Files and batches under `root`, run with the given failure rate, seed, latency and scenario knobs."""
+    """Files and batches under `root`, run with the given failure rate, seed, latency and scenario knobs.
+
+    `max_stored_bytes` caps the bytes of all stored files: an upload that would pass it is refused (400).
+    """
 
     def __init__(
         self,
@@ -30,11 +33,12 @@ class MockBatchEngine:
         expire: bool = False,
         enqueued_token_limit: int | None = None,
         workers: int | None = None,
+        max_stored_bytes: int | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.clock = clock
         self.storage = MockStorage(root, clock)
-        self.files = FileOperations(self.storage.files)
+        self.files = FileOperations(self.storage.files, max_stored_bytes)
         settings = RunSettings(
             latency=latency,
             seed=seed,

@@ -15,8 +15,9 @@ LIST_LIMITS = (1, 10_000)
 class FileOperations:
     """What `/v1/files` answers, as OpenAI's JSON objects (plain dicts)."""
 
-    def __init__(self, store: FileStore):
+    def __init__(self, store: FileStore, max_stored_bytes: int | None = None):
         self._store = store
+        self._max_stored_bytes = max_stored_bytes
 
     def create(self, chunks: Iterable[bytes], *, filename: str, purpose: object, expires_after=None) -> dict:
         if purpose not in FILE_PURPOSES:
@@ -29,7 +30,12 @@ class FileOperations:
         if expires_after is not None:
             expires_in = check_expires_after(expires_after, "expires_after")
         return self._store.save_upload(
-            chunks, filename=filename, purpose=purpose, max_bytes=MAX_UPLOAD_BYTES, expires_in=expires_in
+            chunks,
+            filename=filename,
+            purpose=purpose,
+            max_bytes=MAX_UPLOAD_BYTES,
+            expires_in=expires_in,
+            max_stored_bytes=self._max_stored_bytes,
         )
 
     def retrieve(self, file_id: str) -> dict:

@@ -17,6 +17,7 @@ from core.services.openai_limits import (
     estimate_request_tokens,
     estimate_tokens,
 )
+from .body_checks import embedding_input_error, messages_error, model_error, response_format_error
 
 from .errors import MockAPIError, bad_request
 
@@ -105,7 +106,7 @@ def request_error(url: str, body: object) -> MockAPIError | None:
     if not isinstance(body, Mapping):
         return bad_request("The request body must be a JSON object.", "body", "invalid_type")
     if url == "/v1/embeddings":
-        return _embedding_request_error(body)
+        return model_error(body) or embedding_input_error(body) or _embedding_request_error(body)
     if url == "/v1/chat/completions":
-        return _chat_request_error(body)
+        return model_error(body) or _chat_request_error(body) or messages_error(body) or response_format_error(body)
     return bad_request(f"The mock Batch API does not implement {url}.", "url", "unsupported_endpoint")

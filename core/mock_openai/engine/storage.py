@@ -58,6 +58,15 @@ def file_not_found(file_id: str) -> MockAPIError:
     return not_found(f"No such File object: {file_id}", param="id")
 
 
+def storage_limit_reached(limit: int) -> MockAPIError:
+    return bad_request(
+        f"File storage limit reached: this mock API stores at most {limit} bytes of files "
+        "(MOCK_OPENAI_MAX_STORED_BYTES). Delete files you no longer need and try again.",
+        param="file",
+        code="storage_limit_exceeded",
+    )
+
+
 class FileStore:
     """Files under `input_files/` (uploads) and `output_files/` (what batches produce): records and data."""
 
@@ -103,19 +112,53 @@ class FileStore:
             "status_details": None,
         }
 
+    def stored_bytes(self) -> int:
+        """The bytes of every stored file (uploads and batch outputs), as their file objects count them."""
+        return sum(record["file"]["bytes"] for record in self.iter_records())
+
+    @contextmanager
+    def _uploads_lock(self, wanted: bool):
+        """Serialises uploads (across processes) while a storage cap is enforced, so two cannot both fit."""
+        if not wanted:
+            yield
+            return
+        fd = os.open(self.input_dir.parent / "uploads.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def save_upload(
-        self, chunks: Iterable[bytes], *, filename: str, purpose: str, max_bytes: int, expires_in: int | None
+        self,
+        chunks: Iterable[bytes],
+        *,
+        filename: str,
+        purpose: str,
+        max_bytes: int,
+        expires_in: int | None,
+        max_stored_bytes: int | None = None,
     ) -> dict:
-        """Stream an upload into `input_files/`; refuse it (400) once it passes `max_bytes`."""
+        """Stream an upload into `input_files/`; refuse it (400) once it passes `max_bytes`, or once the
+        files stored would pass `max_stored_bytes`."""
         file_id = new_file_id()
         data_name = f"{file_id}.jsonl"
         size = 0
-        with atomic_writer(self.input_dir / data_name) as handle:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise bad_request(f"File is too large: the limit is {max_bytes} bytes.", param="file")
-                handle.write(chunk)
+        with self._uploads_lock(max_stored_bytes is not None):
+            room = None if max_stored_bytes is None else max_stored_bytes - self.stored_bytes()
+            with atomic_writer(self.input_dir / data_name) as handle:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise bad_request(f"File is too large: the limit is {max_bytes} bytes.", param="file")
+                    if room is not None and size > room:
+                        raise storage_limit_reached(max_stored_bytes)
+                    handle.write(chunk)
+            return self._publish_upload(file_id, data_name, filename, purpose, size, expires_in)
+
+    def _publish_upload(
+        self, file_id: str, data_name: str, filename: str, purpose: str, size: int, expires_in: int | None
+    ) -> dict:
         expires_at = int(self.clock()) + expires_in if expires_in else None
         file_object = self.new_file_object(
             file_id, filename=filename, purpose=purpose, size=size, expires_at=expires_at

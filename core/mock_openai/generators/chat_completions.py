@@ -7,6 +7,7 @@ batch clock give the same bytes.
 """
 
 import hashlib
+import json
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 
@@ -28,6 +29,15 @@ def response_schema(body: Mapping) -> dict | None:
         if isinstance(json_schema, Mapping) and isinstance(json_schema.get("schema"), Mapping):
             return dict(json_schema["schema"])
     return None
+
+
+def _dumps(document) -> str:
+    """The document as JSON text; integers past 64 bits (a schema's `enum` or `const` may carry one) are
+    beyond orjson, so such a document goes through the standard library instead."""
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def _wants_json(body: Mapping) -> bool:
@@ -57,7 +67,7 @@ class ChatGenerator(Generator):
         reply = self.reply(prompt, wants_json=_wants_json(body))
         if isinstance(reply, str):
             return reply
-        return orjson.dumps(conform(reply, schema) if schema else reply).decode()
+        return _dumps(conform(reply, schema) if schema else reply)
 
     def _completion(self, request: Request) -> dict:
         body = request.body

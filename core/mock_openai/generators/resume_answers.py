@@ -10,10 +10,14 @@ from .heuristics.resume_extraction import extract_resume
 
 def _is_resume_schema(response_format: Mapping) -> bool:
     """Whether a `json_schema` response format asks for a resume (by its name or its properties)."""
-    json_schema = response_format.get("json_schema") or {}
+    json_schema = response_format.get("json_schema")
+    if not isinstance(json_schema, Mapping):
+        return False
     name = str(json_schema.get("name", "")).lower()
-    properties = (json_schema.get("schema") or {}).get("properties") or {}
-    return any(word in name for word in ("resume", "cv", "curriculum")) or {"basics", "work"} <= set(properties)
+    schema = json_schema.get("schema")
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    keys = set(properties) if isinstance(properties, Mapping) else set()
+    return any(word in name for word in ("resume", "cv", "curriculum")) or {"basics", "work"} <= keys
 
 
 class ResumeAnswers(ChatGenerator):

@@ -1,4 +1,5 @@
-"""Routes of the mock OpenAI API, mounted at /mock-openai/v1/ when settings.MOCK_OPENAI_API is true."""
+"""Routes of the mock OpenAI API, mounted at /mock-openai/v1/ when settings.MOCK_OPENAI_API is true (the views
+still refuse every request unless MOCK_OPENAI_API_KEY is set too, and then all but those bearing that key)."""
 
 from django.urls import path, re_path
 

@@ -1,19 +1,26 @@
 """The mock Files + Batch API over HTTP, answering the JSON OpenAI's API answers.
 
-Same engine and storage as the in-process `MockOpenAIClient` (settings MOCK_BATCH_*), so a batch
-created through one is visible through the other. Every answer that is not a 2xx has OpenAI's error
-shape. Any bearer token is accepted and none is ever logged or stored. Ids from the URL reach the
-storage only after matching the strict id patterns there, so `../`, absolute paths, NUL bytes and
-their encodings answer 404 without touching the disk. Uploads are streamed to a temporary file (never
-held in memory) and downloads are streamed from the data segments.
+A development tool, and guarded like one. It answers only when `MOCK_OPENAI_API` is true and
+`MOCK_OPENAI_API_KEY` is set (otherwise every request gets a 403 saying so), and only requests bearing that
+key (compared in constant time; 401 otherwise); no token is ever logged or stored. It runs the same engine
+as the in-process `MockOpenAIClient` (MOCK_BATCH_* knobs) on a root of its own, `MOCK_OPENAI_HTTP_DIR`:
+never the pipeline's `MOCK_BATCH_DIR`, whose files hold CV text. Uploads are capped per file (OpenAI's
+512 MB) and in total (`MOCK_OPENAI_MAX_STORED_BYTES`), with OpenAI's 400. Every answer that is not a 2xx
+has OpenAI's error shape. Ids from the URL reach the storage only after matching the strict id patterns
+there, so `../`, absolute paths, NUL bytes and their encodings answer 404 without touching the disk.
+Uploads are streamed to a temporary file (never held in memory) and downloads are streamed from the data
+segments.
 """
 
+import hmac
+
 import orjson
+from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from core.mock_openai.config import engine_from_settings
+from core.mock_openai.config import http_engine_from_settings
 from core.mock_openai.engine.errors import MockAPIError, bad_request
 from core.mock_openai.engine.facade import MockBatchEngine
 from core.services.openai_limits import MAX_UPLOAD_BYTES
@@ -22,6 +29,14 @@ MULTIPART_OVERHEAD_BYTES = 1 << 20
 NO_API_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
     "auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+INVALID_API_KEY = (
+    "Incorrect API key provided. This mock OpenAI API accepts only its own key, the one set in "
+    "MOCK_OPENAI_API_KEY on the server."
+)
+MOCK_API_OFF = (
+    "The mock OpenAI API is off. It is a development tool and answers only when the server sets both "
+    "MOCK_OPENAI_API=true and MOCK_OPENAI_API_KEY (then send that key as Authorization: Bearer <key>)."
 )
 INVALID_JSON = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
@@ -37,9 +52,22 @@ def _error(error: MockAPIError) -> HttpResponse:
     return _json(error.body(), error.status)
 
 
-def _has_bearer_token(request) -> bool:
+def _bearer_token(request) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and bool(token.strip())
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _refusal(request) -> HttpResponse | None:
+    """The answer to a request the mock must not serve: off (403), no token or not its key (401)."""
+    key = settings.MOCK_OPENAI_API_KEY if settings.MOCK_OPENAI_API else ""
+    if not key:
+        return _error(MockAPIError(403, MOCK_API_OFF, code="mock_api_disabled"))
+    token = _bearer_token(request)
+    if not token:
+        return _error(MockAPIError(401, NO_API_KEY))
+    if not hmac.compare_digest(token.encode(), key.encode()):
+        return _error(MockAPIError(401, INVALID_API_KEY, code="invalid_api_key"))
+    return None
 
 
 def _invalid_url(request) -> MockAPIError:
@@ -51,13 +79,18 @@ def openai_endpoint(**handlers):
 
     @csrf_exempt
     def view(request, **kwargs):
-        if not _has_bearer_token(request):
-            return _json(MockAPIError(401, NO_API_KEY).body(), 401)
+        refusal = _refusal(request)
+        if refusal is not None:
+            return refusal
         handler = handlers.get(request.method.lower())
         if handler is None:
             return _error(_invalid_url(request))
         try:
-            return handler(request, engine_from_settings(), **kwargs)
+            engine = http_engine_from_settings()
+        except ValueError as error:  # its root is the pipeline's: refuse rather than serve CV text
+            return _error(MockAPIError(403, str(error), code="mock_api_disabled"))
+        try:
+            return handler(request, engine, **kwargs)
         except MockAPIError as error:
             return _error(error)
 
@@ -165,6 +198,4 @@ batch_cancel = openai_endpoint(post=lambda request, engine, batch_id: _json(engi
 @csrf_exempt
 def not_found(request, unmatched: str = "") -> HttpResponse:
     """Any other URL under the mock API: OpenAI's 404 "Invalid URL" (after the same auth check)."""
-    if not _has_bearer_token(request):
-        return _json(MockAPIError(401, NO_API_KEY).body(), 401)
-    return _error(_invalid_url(request))
+    return _refusal(request) or _error(_invalid_url(request))
