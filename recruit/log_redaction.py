@@ -16,10 +16,14 @@ from django.conf import settings
 REDACTED = "[redacted]"
 
 
+SECRET_SETTINGS = ("OPENAI_API_KEY", "MOCK_OPENAI_API_KEY")
+
+
 def redact(text: str) -> str:
-    key = getattr(settings, "OPENAI_API_KEY", None)
-    if key and key in text:
-        return text.replace(key, REDACTED)
+    for name in SECRET_SETTINGS:
+        key = getattr(settings, name, None)
+        if key and key in text:
+            text = text.replace(key, REDACTED)
     return text
 
 

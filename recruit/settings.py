@@ -233,6 +233,29 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
 
+# --- HTTPS ------------------------------------------------------------------------------------------
+# With DEBUG off the site is HTTPS only (`manage.py check --deploy` is clean): http is redirected, cookies
+# are secure and HSTS is sent. With DEBUG=true every default is off, so runserver works over http. Behind a
+# proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER to the header it sets (X-Forwarded-Proto): without
+# it Django sees http and redirects forever; never set it where clients can send that header themselves.
+SECURE_SSL_REDIRECT = bool(env_bool("SECURE_SSL_REDIRECT", not DEBUG))
+SESSION_COOKIE_SECURE = bool(env_bool("SESSION_COOKIE_SECURE", not DEBUG))
+CSRF_COOKIE_SECURE = bool(env_bool("CSRF_COOKIE_SECURE", not DEBUG))
+# An hour to start with: a browser that saw the header refuses http for that long, so raise it (a year is
+# 31536000) once HTTPS is known to work everywhere the site is served.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG))
+# Preloading puts the domain in browsers' built-in HSTS lists, for months: the domain owner's decision, off
+# unless set, and the check that suggests it (security.W021) is silenced while it is off.
+SECURE_HSTS_PRELOAD = bool(env_bool("SECURE_HSTS_PRELOAD", False))
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_").removeprefix("HTTP_"), "https")
+    if _proxy_ssl_header
+    else None
+)
+
 # Celery reads the CELERY_-prefixed names below (recruit/celery.py).
 #
 # Delivery is at least once where the broker supports it: tasks are acknowledged after they run, so on

@@ -49,6 +49,9 @@ def pytest_configure(config):
     os.environ.pop("DATABASE_URL", None)
     settings.DATABASE_URL = None
     settings.EMBEDDED_DB_DIR = TEST_DB_DIR
+    # The test client and the live server speak http; the production HTTPS settings are checked by
+    # tests/test_deploy_check.py.
+    settings.SECURE_SSL_REDIRECT = False
     # pytest-django may already hold a connection built from these settings: change the dict it shares
     # in place and drop the connection so the next one is opened on the throwaway server.
     database = settings.DATABASES["default"]

@@ -426,3 +426,10 @@ def test_a_celery_worker_redacts_its_own_log_lines(tmp_path):
             time.sleep(0.2)
     connected = [line for line in log_path.read_text().splitlines() if "Connected to" in line]
     assert connected and all(f"Connected to {REDACTED}://" in line for line in connected), connected
+
+
+def test_the_mock_apis_own_key_is_redacted_too(settings):
+    from recruit.log_redaction import REDACTED, redact
+
+    settings.OPENAI_API_KEY, settings.MOCK_OPENAI_API_KEY = "sk-real-secret", "mock-secret-key"
+    assert redact("a sk-real-secret and a mock-secret-key") == f"a {REDACTED} and a {REDACTED}"

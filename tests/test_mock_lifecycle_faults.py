@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from core.mock_openai.client import MockOpenAIClient
+from core.mock_openai.engine import slices
 from core.mock_openai.engine.housekeeping import clean
 from core.mock_openai.engine.slices import PARALLEL_MIN_REQUESTS
-from core.mock_openai.generators.hashed_embeddings import HashedEmbeddings
 from tests.mock_batch_helpers import by_custom_id, embedding_request, read_lines, respond, upload, write_jsonl
 
 DAY = 24 * 3600
@@ -162,17 +162,18 @@ def _big_requests():
 
 
 def _poison(monkeypatch, fault: str) -> None:
-    """The embeddings generator fails on the slice that holds POISON: it raises, or its worker is killed."""
-    original, parent = HashedEmbeddings.answer, os.getpid()
+    """The slice that holds POISON fails below the answers (a generator's own exception only costs its
+    request a 500 line): it raises, as a full disk would, or its worker is killed."""
+    original, parent = slices.answer_requests, os.getpid()
 
-    def answer(self, requests):
+    def answer_requests(endpoint, requests, **options):
         if any(request.custom_id == POISON for request in requests):
             if fault == "killed" and os.getpid() != parent:
                 os.kill(os.getpid(), signal.SIGKILL)
-            raise SliceFault(f"generator failed on {POISON}")
-        return original(self, requests)
+            raise SliceFault(f"the slice with {POISON} failed")
+        return original(endpoint, requests, **options)
 
-    monkeypatch.setattr(HashedEmbeddings, "answer", answer)
+    monkeypatch.setattr(slices, "answer_requests", answer_requests)
 
 
 @pytest.mark.parametrize("fault", ["raises", "killed"])

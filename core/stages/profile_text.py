@@ -7,9 +7,14 @@ may be cut at the model's token limit.
 
 from __future__ import annotations
 
-from core.services.openai_limits import CHARS_PER_TOKEN, EMBEDDING_MAX_INPUT_TOKENS
+from django.conf import settings
 
-MAX_CHARS = (EMBEDDING_MAX_INPUT_TOKENS - 192) * CHARS_PER_TOKEN
+from core.services.openai_limits import EMBEDDING_MAX_INPUT_TOKENS, cut_to_tokens
+
+
+def _fit(text: str) -> str:
+    """Cut to the embedding model's input limit, counted as OpenAI counts it (CJK, code and emoji too)."""
+    return cut_to_tokens(text, EMBEDDING_MAX_INPUT_TOKENS, settings.EMBEDDING_MODEL)
 
 
 def _join(parts) -> str:
@@ -38,30 +43,34 @@ def resume_text(resume: dict) -> str:
         " ".join(filter(None, [entry.get("studyType"), entry.get("area"), entry.get("institution")]))
         for entry in resume.get("education") or []
     ]
-    return _join(
-        [
-            basics.get("label") or "",
-            "Skills: " + ", ".join(skills) if skills else "",
-            basics.get("summary") or "",
-            *work,
-            *education,
-        ]
-    )[:MAX_CHARS]
+    return _fit(
+        _join(
+            [
+                basics.get("label") or "",
+                "Skills: " + ", ".join(skills) if skills else "",
+                basics.get("summary") or "",
+                *work,
+                *education,
+            ]
+        )
+    )
 
 
 def cv_text(cv) -> str:
     """From the parsed profile when there is one; a CV whose parse failed is still matched on its text."""
     text = resume_text(cv.parsed) if cv.parsed else ""
-    return (text or cv.raw_text)[:MAX_CHARS]
+    return text or _fit(cv.raw_text)
 
 
 def job_text(job) -> str:
-    return _join(
-        [
-            job.title,
-            f"Company: {job.company}" if job.company else "",
-            f"Location: {job.location}" if job.location else "",
-            "Skills: " + ", ".join(job.skills) if job.skills else "",
-            job.description,
-        ]
-    )[:MAX_CHARS]
+    return _fit(
+        _join(
+            [
+                job.title,
+                f"Company: {job.company}" if job.company else "",
+                f"Location: {job.location}" if job.location else "",
+                "Skills: " + ", ".join(job.skills) if job.skills else "",
+                job.description,
+            ]
+        )
+    )

@@ -8,17 +8,16 @@ failures a batch is expected to have.
 from collections.abc import Mapping
 
 from core.services.openai_limits import (
-    CHAT_CONTEXT_TOKENS,
     EMBEDDING_MAX_INPUT_TOKENS,
     EMBEDDING_MODEL_DIMENSIONS,
     MODELS_ACCEPTING_DIMENSIONS,
+    chat_context_tokens,
     embedding_inputs,
     estimate_input_tokens,
     estimate_request_tokens,
-    estimate_tokens,
 )
-from .body_checks import embedding_input_error, messages_error, model_error, response_format_error
 
+from .body_checks import embedding_input_error, messages_error, model_error, response_format_error
 from .errors import MockAPIError, bad_request
 
 MAX_INPUTS_PER_EMBEDDING_REQUEST = 2048
@@ -47,7 +46,7 @@ def _embedding_options_error(body: Mapping) -> MockAPIError | None:
     return None
 
 
-def _embedding_inputs_error(inputs: list) -> MockAPIError | None:
+def _embedding_inputs_error(inputs: list, model: str | None = None) -> MockAPIError | None:
     if not inputs or any(item == "" or item == [] for item in inputs):
         return bad_request(
             "'$.input' is invalid: inputs must be non-empty strings or token arrays.", "input", "invalid_value"
@@ -62,11 +61,12 @@ def _embedding_inputs_error(inputs: list) -> MockAPIError | None:
             "input",
             "invalid_value",
         )
-    longest = max(estimate_input_tokens(item) for item in inputs)
+    longest = max(estimate_input_tokens(item, model) for item in inputs)  # OpenAI's count, never less
     if longest > EMBEDDING_MAX_INPUT_TOKENS:
         return bad_request(
             f"This model's maximum context length is {EMBEDDING_MAX_INPUT_TOKENS} tokens, however you requested "
-            f"{longest} tokens ({longest} in your prompt; 0 for the completion). Please reduce your prompt.",
+            f"{longest} tokens ({longest} in your prompt; 0 for the completion). "
+            "Please reduce your prompt; or completion length.",
             "input",
             "context_length_exceeded",
         )
@@ -77,9 +77,16 @@ def _embedding_request_error(body: Mapping) -> MockAPIError | None:
     value = body.get("input")
     if value is None:
         return bad_request("Missing required parameter: 'input'.", "input", "missing_required_parameter")
-    if type(value) is str and value and estimate_tokens(value) <= EMBEDDING_MAX_INPUT_TOKENS:  # the common case
+    # The common case: one string of at most 8,192 UTF-8 bytes fits whatever it says (a token is >= 1 byte).
+    if (
+        type(value) is str
+        and value
+        and len(value) <= EMBEDDING_MAX_INPUT_TOKENS
+        and len(value.encode("utf-8", "surrogatepass")) <= EMBEDDING_MAX_INPUT_TOKENS
+    ):
         return _embedding_options_error(body)
-    return _embedding_inputs_error(embedding_inputs(body)) or _embedding_options_error(body)
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    return _embedding_inputs_error(embedding_inputs(body), model) or _embedding_options_error(body)
 
 
 def _chat_request_error(body: Mapping) -> MockAPIError | None:
@@ -90,11 +97,19 @@ def _chat_request_error(body: Mapping) -> MockAPIError | None:
         return bad_request(
             "Invalid 'messages': expected a non-empty array of message objects.", "messages", "invalid_value"
         )
-    tokens = estimate_request_tokens("/v1/chat/completions", body)
-    if tokens > CHAT_CONTEXT_TOKENS:
+    tokens = estimate_request_tokens("/v1/chat/completions", body)  # OpenAI's count, never less
+    context = chat_context_tokens(body.get("model") if isinstance(body.get("model"), str) else None)
+    completion = body.get("max_completion_tokens", body.get("max_tokens"))
+    completion = completion if type(completion) is int and completion > 0 else 0
+    if tokens + completion > context:
         return bad_request(
-            f"This model's maximum context length is {CHAT_CONTEXT_TOKENS} tokens. However, your messages resulted in "
-            f"{tokens} tokens. Please reduce the length of the messages.",
+            f"This model's maximum context length is {context} tokens. However, "
+            + (
+                f"you requested {tokens + completion} tokens ({tokens} in the messages, {completion} in the "
+                "completion). Please reduce the length of the messages or completion."
+                if completion
+                else f"your messages resulted in {tokens} tokens. Please reduce the length of the messages."
+            ),
             "messages",
             "context_length_exceeded",
         )

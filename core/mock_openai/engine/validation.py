@@ -49,8 +49,9 @@ def _batch_error(code: str, message: str, line: int | None = None, param: str | 
 
 
 class _Scanner:
-    def __init__(self, endpoint: str, seed: int, failure_rate: float):
+    def __init__(self, endpoint: str, seed: int, failure_rate: float, count_tokens: bool):
         self.endpoint = endpoint
+        self.count_tokens = count_tokens
         self.seed = seed
         self.failure_rate = failure_rate
         self.scan = InputScan()
@@ -136,7 +137,8 @@ class _Scanner:
         scan = self.scan
         if self.endpoint == "/v1/embeddings":
             scan.embedding_inputs += len(embedding_inputs(body))
-        scan.input_tokens += estimate_request_tokens(self.endpoint, body)
+        if self.count_tokens:  # only an enqueued-token limit needs the file's total; counting is not free
+            scan.input_tokens += estimate_request_tokens(self.endpoint, body)
         if isinstance(custom_id, str) and (
             request_error(self.endpoint, body) or injected_failure(self.seed, self.failure_rate, custom_id)
         ):
@@ -156,9 +158,11 @@ class _Scanner:
         return scan
 
 
-def scan_input_file(path: Path, size: int, endpoint: str, *, seed: int, failure_rate: float) -> InputScan:
+def scan_input_file(
+    path: Path, size: int, endpoint: str, *, seed: int, failure_rate: float, count_tokens: bool = True
+) -> InputScan:
     """Validate an input file the way OpenAI does while a batch is `validating`."""
-    scanner = _Scanner(endpoint, seed, failure_rate)
+    scanner = _Scanner(endpoint, seed, failure_rate, count_tokens)
     if size > MAX_FILE_BYTES:
         scanner.error("file_too_large", f"The input file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes.")
         return scanner.scan
@@ -183,8 +187,15 @@ def validate_batch_input(storage: MockStorage, batch: dict, run: dict) -> InputS
         size = None
     if size is None:
         return InputScan(errors=[_batch_error("missing_input_file", "The input file was deleted.")])
-    scan = scan_input_file(path, size, batch["endpoint"], seed=run["seed"], failure_rate=run["failure_rate"])
     limit = run["enqueued_token_limit"]
+    scan = scan_input_file(
+        path,
+        size,
+        batch["endpoint"],
+        seed=run["seed"],
+        failure_rate=run["failure_rate"],
+        count_tokens=limit is not None,
+    )
     if not scan.errors and limit is not None and scan.input_tokens > limit:
         scan.errors.append(
             _batch_error(

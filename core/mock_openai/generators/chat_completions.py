@@ -73,7 +73,7 @@ class ChatGenerator(Generator):
         body = request.body
         content = self._content(body)
         prompt_tokens = estimate_request_tokens("/v1/chat/completions", body)
-        completion_tokens = estimate_tokens(content)
+        completion_tokens = estimate_tokens(content, body.get("model"))
         digest = hashlib.blake2b(f"{request.seed}:{request.custom_id}".encode(), digest_size=15).hexdigest()
         return {
             "id": f"chatcmpl-mock{digest}",

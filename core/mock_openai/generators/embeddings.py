@@ -28,11 +28,11 @@ def _input_text(item) -> str:
 
 def _embedding_texts(body: Mapping) -> tuple[list[str], int]:
     """The texts to embed for a request and the tokens it uses."""
-    value = body["input"]
+    value, model = body["input"], body.get("model")
     if type(value) is str:
-        return [value], estimate_tokens(value)
+        return [value], estimate_tokens(value, model)
     items = embedding_inputs(body)
-    return [_input_text(item) for item in items], sum(estimate_input_tokens(item) for item in items)
+    return [_input_text(item) for item in items], sum(estimate_input_tokens(item, model) for item in items)
 
 
 def _base64(row: np.ndarray) -> str:
