@@ -222,3 +222,21 @@ def test_a_batch_fails_each_over_long_input_and_answers_the_rest(mock_client, tm
         assert line["response"]["status_code"] == 400
         assert line["response"]["body"]["error"]["code"] == "context_length_exceeded"
     assert set(by_custom_id(read_lines(mock_client, batch.output_file_id))) == {"fits"}
+
+
+@pytest.mark.django_db
+def test_an_explanation_request_fits_the_chat_context_whatever_the_job_description(settings):
+    from core.batches.registry import get_kind
+    from core.models import Prediction
+    from core.services.openai_limits import CHAT_CONTEXT_TOKENS, estimate_request_tokens
+    from core.stages.explanation import MAX_DESCRIPTION_TOKENS
+    from tests.pipeline_helpers import embedded_cv, embedded_job, unit_vector
+
+    job = embedded_job(1, unit_vector(1))
+    job.description = "🚀🧑‍💻 " * 20_000  # 100,000 characters: far over the context in tokens
+    job.save()
+    cv = embedded_cv(1, unit_vector(2))
+    prediction = Prediction.objects.create(cv=cv, job=job, score=0.5, rank=1)
+    body = get_kind("explanation").build_body(prediction)
+    tokens = estimate_request_tokens("/v1/chat/completions", body)
+    assert MAX_DESCRIPTION_TOKENS < tokens < CHAT_CONTEXT_TOKENS // 10

@@ -7,6 +7,7 @@ from django.conf import settings
 from core.batches.bulk_sql import update_by_id
 from core.batches.kinds import WorkState
 from core.models import BatchKind, ExplanationStatus, Prediction
+from core.services.openai_limits import cut_to_tokens
 from core.stages.chat import ChatKind, chat_answer
 from core.stages.profile_text import resume_text
 
@@ -17,6 +18,9 @@ SYSTEM_PROMPT = (
     "factual and specific; do not invent experience."
 )
 MAX_PROFILE_CHARS = 4000
+# The description is the one part of the prompt an importer lets grow large (100,000 characters, which in
+# emoji or CJK is well over a chat model's context): it is cut by OpenAI's count, so the request always fits.
+MAX_DESCRIPTION_TOKENS = 4000
 
 
 def explanation_prompt(prediction: Prediction) -> str:
@@ -32,7 +36,7 @@ def explanation_prompt(prediction: Prediction) -> str:
             f"Company: {job.company}",
             f"Location: {job.location}",
             f"Skills: {', '.join(job.skills)}",
-            f"Description: {job.description}",
+            f"Description: {cut_to_tokens(job.description, MAX_DESCRIPTION_TOKENS, settings.CHAT_MODEL)}",
             "",
             f"Match score: {prediction.score:.2f}",
         ]
