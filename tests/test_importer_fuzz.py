@@ -24,31 +24,18 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from core.importing.cvs import import_cv_files
 from core.importing.files import shown
 from core.importing.jobs import MAX_CHARS, MAX_LINE, MAX_SKILL_CHARS, MAX_SKILLS, UnreadableFile, import_jobs_file
 from core.models import CV, Job
+from tests.fuzz_budget import FUZZ
 from tests.test_importers import _pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
-BUDGET = os.environ.get("RECRUIT_FUZZ_EXAMPLES")
-EXAMPLES = int(BUDGET or 60)
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=BUDGET is None,  # CI: the same examples every run
-    database=None,  # no .hypothesis/ directory in the tree
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
 SEEN: Counter = Counter()  # what the runs saw, printed with -s
 
 # --- job rows with a known fault --------------------------------------------------------------------

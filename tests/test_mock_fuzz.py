@@ -18,28 +18,15 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from core.mock_openai.client import MockOpenAIClient
 from core.mock_openai.engine.answers import answer_requests
 from core.mock_openai.generators.base import Request
+from tests.fuzz_budget import EXAMPLES, FUZZ
 from tests.mock_batch_helpers import assert_matches_schema, decode_embedding
 
-BUDGET = os.environ.get("RECRUIT_FUZZ_EXAMPLES")
-EXAMPLES = int(BUDGET or 60)
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=BUDGET is None,  # CI: the same examples every run
-    database=None,  # no .hypothesis/ directory in the tree
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
 DEEP = "__deep_nesting__"  # replaced in the written line by raw JSON nested this many levels
 CHAT, EMBEDDINGS = "/v1/chat/completions", "/v1/embeddings"
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
