@@ -127,18 +127,22 @@ class TestOperations:
                 operations._check(name, batch)
 
 
-def test_the_submit_step_lets_every_kind_have_its_turn_before_reporting_a_refusal(monkeypatch, db):
+@pytest.mark.django_db
+def test_the_submit_step_lets_every_kind_have_its_turn_before_reporting_a_refusal():
     import openai
 
-    tried = []
+    service = mock_service()
+    make_cv(1)
+    make_job(1, "Backend Engineer", ["Python"])
+    create = service.create_batch
 
-    def submit_pending(kind, service):
-        tried.append(kind)
-        if kind == "cv_parse":
+    def refuse_chat(input_file_id, endpoint, **options):  # the provider refuses the parse batch only
+        if endpoint == "/v1/chat/completions":
             raise openai.APIConnectionError(request=None)
-        return []
+        return create(input_file_id, endpoint, **options)
 
-    monkeypatch.setattr(steps, "submit_pending", submit_pending)
+    service.create_batch = refuse_chat
     with pytest.raises(openai.APIConnectionError):
-        steps.submit(None, PIPELINE_ORDER)
-    assert tried == PIPELINE_ORDER
+        steps.submit(service, PIPELINE_ORDER)
+    assert list(BatchJob.objects.values_list("kind", flat=True)) == ["job_embedding"]
+    assert CV.objects.get().parse_status == ParseStatus.PENDING  # nothing queued for the refused kind

@@ -17,12 +17,13 @@ from django.utils.text import Truncator
 
 from core.admin import display
 from core.admin.base import RecruitModelAdmin
-from core.admin.downloads import FILE_FIELDS, service_for, stream_batch_file
+from core.admin.downloads import FILE_FIELDS, stream_batch_file
 from core.admin.item_pages import STATUS_ORDER, FailedFirstItems
 from core.batches.events import log_batch_event
 from core.batches.poll import PROVIDER_TIMESTAMPS
 from core.models import BatchItem, BatchJob, ItemStatus
 from core.operations import batches as operations
+from core.services.batch_service import BatchService
 from core.services.provider_errors import provider_error_message
 
 ITEMS_PER_PAGE = 50
@@ -182,7 +183,7 @@ class BatchJobAdmin(RecruitModelAdmin):
         """(True, ``operation(batch, service)``), or (False, None) after telling the operator why the
         provider (or its configuration) refused: one message per batch, the others go on."""
         try:
-            return True, operation(batch, service_for(batch))
+            return True, operation(batch, BatchService.on_backend(batch.backend))
         except (openai.APIError, ImproperlyConfigured) as exc:
             self.message_user(request, f"{batch}: {action} failed: {provider_error_message(exc)}", messages.ERROR)
             return False, None

@@ -15,16 +15,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 
 from core.batches.events import log_batch_event
-from core.models import Backend, BatchJob
+from core.models import BatchJob
 from core.services.batch_service import BatchService
 
 # The files a batch references, by the word used in URLs.
 FILE_FIELDS = {"input": "input_file_id", "output": "output_file_id", "error": "error_file_id"}
-
-
-def service_for(batch: BatchJob) -> BatchService:
-    """The backend the batch was submitted to, whatever the current default is."""
-    return BatchService(use_mock=batch.backend == Backend.MOCK)
 
 
 def file_id_of(batch: BatchJob, which: str) -> str:
@@ -59,7 +54,7 @@ def stream_batch_file(batch: BatchJob, which: str) -> HttpResponse:
     """
     file_id = file_id_of(batch, which)
     try:
-        chunks = service_for(batch).file_content(file_id)
+        chunks = BatchService.on_backend(batch.backend).file_content(file_id)
         first = next(chunks, b"")
     except openai.NotFoundError:
         raise Http404(f"the provider no longer has file {file_id}") from None

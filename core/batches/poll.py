@@ -95,7 +95,6 @@ def refresh_batch(batch: BatchJob, service: BatchService) -> BatchJob:
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
         previous = locked.status
         changed = _record(locked, remote)
-        locked.poll_error, locked.poll_failures, locked.next_poll_at = "", 0, None
         locked.save()
     if changed:
         log_batch_event(
@@ -114,11 +113,14 @@ def poll_batch(batch: BatchJob, service: BatchService) -> IngestReport | None:
     """Refresh one batch; ingest it if it is finished and not yet ingested."""
     if batch.ingested_at is not None:
         return None
+    report = None
     if not batch.is_terminal:
         batch = refresh_batch(batch, service)
     if batch.is_terminal:
-        return ingest_batch(batch, service)
-    return None
+        report = ingest_batch(batch, service)
+    if batch.poll_failures:  # it answered this time: the backoff is over
+        BatchJob.objects.filter(pk=batch.pk).update(poll_error="", poll_failures=0, next_poll_at=None)
+    return report
 
 
 def due_batches():
@@ -136,8 +138,6 @@ def poll_open_batches(service: BatchService | None = None) -> list[tuple[BatchJo
     for batch in due_batches():
         try:
             results.append((batch, poll_batch(batch, service.for_backend(batch.backend))))
-            if batch.poll_failures:
-                BatchJob.objects.filter(pk=batch.pk).update(poll_error="", poll_failures=0, next_poll_at=None)
         except openai.NotFoundError as exc:
             record_poll_failure(batch, exc, not_found=True)
         # Whatever one batch raises (a refusal, an unreachable host, an answer the database rejects, a

@@ -43,17 +43,16 @@ def reconcile(service: BatchService, grace_seconds: float | None = None) -> Reco
     now = time.time()
     settled_before, listed_since = now - grace, now - WINDOW_SECONDS
     report = ReconcileReport()
-    known_files: set[str] = set()
-    for remote in service.list_batches(limit=100):
-        if remote.created_at < listed_since:
-            break  # newest first: the rest are older still
-        if SUBMISSION_KEY not in (remote.metadata or {}) or remote.created_at > settled_before:
-            continue  # not ours, or perhaps still being committed
-        if BatchJob.objects.filter(provider_batch_id=remote.id).exists():
-            known_files.add(remote.input_file_id)
-            continue
-        if remote.status in ENDED:
-            continue  # nothing left to stop; its upload, if still there, is deleted below
+    ours = [
+        remote
+        for remote in _recent(service.list_batches(limit=100), listed_since)
+        if SUBMISSION_KEY in (remote.metadata or {}) and remote.created_at <= settled_before
+    ]
+    recorded = BatchJob.objects.filter(provider_batch_id__in=[remote.id for remote in ours])
+    known = set(recorded.values_list("provider_batch_id", flat=True))
+    for remote in ours:
+        if remote.id in known or remote.status in ENDED:
+            continue  # recorded, or nothing left to stop (its upload, if still there, is deleted below)
         try:
             service.cancel_batch(remote.id)
         except (openai.BadRequestError, openai.ConflictError, openai.NotFoundError) as exc:
@@ -67,12 +66,15 @@ def reconcile(service: BatchService, grace_seconds: float | None = None) -> Reco
             remote.status,
             remote.metadata[SUBMISSION_KEY],
         )
-    for uploaded in service.list_batch_files():
-        if uploaded.created_at < listed_since:
-            break
-        if not (uploaded.filename or "").startswith(SUBMISSION_FILE_PREFIX) or uploaded.created_at > settled_before:
-            continue
-        if uploaded.id in known_files or BatchJob.objects.filter(input_file_id=uploaded.id).exists():
+    uploads = [
+        uploaded
+        for uploaded in _recent(service.list_batch_files(), listed_since)
+        if (uploaded.filename or "").startswith(SUBMISSION_FILE_PREFIX) and uploaded.created_at <= settled_before
+    ]
+    inputs = BatchJob.objects.filter(input_file_id__in=[uploaded.id for uploaded in uploads])
+    used = set(inputs.values_list("input_file_id", flat=True))
+    for uploaded in uploads:
+        if uploaded.id in used:
             continue
         try:
             service.delete_file(uploaded.id)
@@ -81,3 +83,11 @@ def reconcile(service: BatchService, grace_seconds: float | None = None) -> Reco
         report.files_deleted.append(uploaded.id)
         logger.warning("event=orphan_file_deleted file_id=%s filename=%s", uploaded.id, uploaded.filename)
     return report
+
+
+def _recent(listing, since: float):
+    """A newest-first listing up to the first item older than ``since`` (the rest are older still)."""
+    for item in listing:
+        if item.created_at < since:
+            return
+        yield item

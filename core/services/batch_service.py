@@ -83,7 +83,11 @@ class BatchService:
         A batch made on the mock stays on the mock after an API key is configured (and the reverse):
         its status and files are always asked of the provider that has them.
         """
-        return self if backend == self.backend else BatchService(use_mock=backend == "mock")
+        return self if backend == self.backend else self.on_backend(backend)
+
+    @classmethod
+    def on_backend(cls, backend: str) -> "BatchService":
+        return cls(use_mock=backend == "mock")
 
     def __init__(self, use_mock: bool | None = None, client=None):
         if client is not None:

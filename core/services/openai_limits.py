@@ -158,11 +158,6 @@ def cut_to_tokens(text: str, max_tokens: int, model: str | None = None) -> str:
     return text[:end]
 
 
-def estimate_tokens(text: str, model: str | None = None) -> int:
-    """Kept for callers of the former estimate: now OpenAI's own count (see count_tokens)."""
-    return count_tokens(text, model)
-
-
 def embedding_inputs(body: Mapping) -> list:
     """The inputs of an embeddings request body as a list (a single string or token array counts once)."""
     value = body.get("input")

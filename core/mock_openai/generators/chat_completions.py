@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import orjson
 
-from core.services.openai_limits import estimate_request_tokens, estimate_tokens, message_text
+from core.services.openai_limits import count_tokens, estimate_request_tokens, message_text
 
 from .base import Generator, Request
 from .schema_conformance import conform
@@ -73,7 +73,7 @@ class ChatGenerator(Generator):
         body = request.body
         content = self._content(body)
         prompt_tokens = estimate_request_tokens("/v1/chat/completions", body)
-        completion_tokens = estimate_tokens(content, body.get("model"))
+        completion_tokens = count_tokens(content, body.get("model"))
         digest = hashlib.blake2b(f"{request.seed}:{request.custom_id}".encode(), digest_size=15).hexdigest()
         return {
             "id": f"chatcmpl-mock{digest}",

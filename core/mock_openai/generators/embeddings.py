@@ -13,9 +13,9 @@ import numpy as np
 from core.services.openai_limits import (
     DEFAULT_EMBEDDING_DIMENSIONS,
     EMBEDDING_MODEL_DIMENSIONS,
+    count_tokens,
     embedding_inputs,
     estimate_input_tokens,
-    estimate_tokens,
 )
 
 from .base import Generator, Request
@@ -30,7 +30,7 @@ def _embedding_texts(body: Mapping) -> tuple[list[str], int]:
     """The texts to embed for a request and the tokens it uses."""
     value, model = body["input"], body.get("model")
     if type(value) is str:
-        return [value], estimate_tokens(value, model)
+        return [value], count_tokens(value, model)
     items = embedding_inputs(body)
     return [_input_text(item) for item in items], sum(estimate_input_tokens(item, model) for item in items)
 
