@@ -155,6 +155,8 @@ RECONCILE_GRACE_SECONDS = env_float("RECONCILE_GRACE_SECONDS", 900.0, minimum=0.
 MATCH_TOP_K = env_int("MATCH_TOP_K", 10, minimum=1)
 # Candidates the HNSW search keeps per CV (pgvector's hnsw.ef_search): higher is better recall, slower.
 MATCH_EF_SEARCH = env_int("MATCH_EF_SEARCH", 40, minimum=1)
+# Connections matching side by side (each a PostgreSQL backend, so a core); match_cvs --workers overrides it.
+MATCH_WORKERS = env_int("MATCH_WORKERS", 2, minimum=1)
 EXPLAIN_TOP_N = env_int("EXPLAIN_TOP_N", 3, minimum=0)
 # Largest batch per kind: OpenAI's own cap is 50,000 requests; smaller batches finish sooner.
 BATCH_MAX_REQUESTS = {

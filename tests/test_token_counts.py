@@ -36,6 +36,7 @@ from tests.mock_batch_helpers import (
     run_batch,
     write_jsonl,
 )
+from tests.fuzz_budget import FUZZ
 from tests.pipeline_helpers import make_job, mock_service
 
 CJK_LINE = (
@@ -87,6 +88,26 @@ def test_the_former_estimate_undercounted_cjk_code_and_emoji():
     for sample in ("cjk", "code", "emoji"):
         line, counts = TIKTOKEN_COUNTS[sample]
         assert (len(line) + 3) // 4 < counts["cl100k_base"][0], sample
+
+
+# Lines of every kind of character the pre-tokenizers treat apart: letters, digits, marks, punctuation
+# (with "/", which o200k glues to line breaks), spaces, CR, emoji and CJK, joined by line breaks.
+_LINE_PIECES = st.sampled_from(
+    ["a", "Zé", "7", "42", "\u0301", ".", ":", "/", "'s", "-", " ", "  ", "\t", "\r", "\n", "_", "🚀", "资", "ß", "Ⅻ", "²"]
+)
+_LINES = st.lists(st.lists(_LINE_PIECES, max_size=12).map("".join), max_size=12).map("\n".join)
+
+
+@FUZZ
+@given(_LINES)
+def test_a_count_summed_over_lines_equals_the_whole_texts(text):
+    """count_tokens splits texts after line breaks followed by a letter or digit and sums the pieces'
+    remembered counts; the sum must be the whole text's count, for both encodings."""
+    for encoding, model in MODEL_OF.items():
+        assert count_tokens(text, model) == openai_count(text, encoding), (encoding, text)
+    for line, _ in TIKTOKEN_COUNTS.values():
+        glued = f"{text}\n{line}{text}"
+        assert count_tokens(glued, "gpt-4o-mini") == openai_count(glued, "o200k_base")
 
 
 @hypothesis_settings(max_examples=300, deadline=None)

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
 from django.db import connection
+
+
+def binary_params_cursor() -> psycopg.Cursor:
+    """A cursor on Django's connection (so in its transaction) that sends parameters apart from the
+    query, in binary where the placeholder is ``%b``.
+
+    Django's cursors bind parameters on the client: every element of a text array is quoted by a regular
+    expression in Python, which was a third of the time of writing 10,000 parsed CVs. Sent as a binary
+    array, the texts go as they are."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def update_by_id(
@@ -35,12 +47,12 @@ def update_by_id(
     aliases = [*names, *(f"match_{name}" for name in compared)]
     arrays = [list(values) for values in zip(*rows, strict=True)]
     assignments = ", ".join([*(f"{name} = v.{name}" for name in names), *([extra_set] if extra_set else [])])
-    unnest = ", ".join(["%s::bigint[]", *(f"%s::{types[alias]}[]" for alias in aliases)])
+    unnest = ", ".join(["%b::bigint[]", *(f"%b::{types[alias]}[]" for alias in aliases)])
     conditions = ["t.id = v.id", *(f"t.{name} = v.match_{name}" for name in compared), *([where] if where else [])]
     sql = (
         f"UPDATE {table} AS t SET {assignments} FROM unnest({unnest}) AS v(id, {', '.join(aliases)})"
         f" WHERE {' AND '.join(conditions)} RETURNING t.id"
     )
-    with connection.cursor() as cursor:
+    with binary_params_cursor() as cursor:
         cursor.execute(sql, [*set_params, *arrays, *where_params])
         return {row[0] for row in cursor.fetchall()}

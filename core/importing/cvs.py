@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import transaction
 
+from core.batches.bulk_sql import binary_params_cursor
 from core.importing.files import NotImportable, open_regular, refusal, shown
 from core.models import EmbeddingStatus, ParseStatus, content_hash
 
@@ -138,13 +139,13 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
 
 def _insert(rows: list[tuple[str, str, str]]) -> set[str]:
     """Insert (source_name, text, hash) rows; the hashes actually inserted (the rest already existed)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), binary_params_cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO core_cv (source_name, raw_text, content_hash, parse_status, parse_attempts, parse_error,
                                  embedding_status, embedding_attempts, embedding_error, created_at, updated_at)
             SELECT name, body, hash, %s, 0, '', %s, 0, '', now(), now()
-            FROM unnest(%s::text[], %s::text[], %s::text[]) AS incoming(name, body, hash)
+            FROM unnest(%b::text[], %b::text[], %b::text[]) AS incoming(name, body, hash)
             ON CONFLICT (content_hash) DO NOTHING
             RETURNING content_hash
             """,

@@ -155,13 +155,15 @@ def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
-def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int = 1) -> MatchReport:
+def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int | None = None) -> MatchReport:
     """Match every CV that needs it, chunk by chunk.
 
-    Concurrent runs (or ``workers`` threads, each on its own connection) take disjoint chunks through
-    SKIP LOCKED; PostgreSQL runs one backend per connection, so two workers use both cores.
+    Concurrent runs (or ``workers`` threads, each on its own connection; ``MATCH_WORKERS`` by default)
+    take disjoint chunks through SKIP LOCKED; PostgreSQL runs one backend per connection, so two workers
+    use both cores. Inside a transaction only this connection sees its uncommitted rows: one worker.
     """
-    if workers <= 1:
+    workers = settings.MATCH_WORKERS if workers is None else workers
+    if workers <= 1 or connection.in_atomic_block:
         report = _match_until_done(chunk_size, progress)
     else:
         reports: list[MatchReport] = []

@@ -16,6 +16,7 @@ from core.batches.poll import poll_open_batches
 from core.models import BatchJob
 from core.selectors.batches import open_batches
 from core.services.batch_service import BatchService
+from core.workflow.pacing import seconds_until_next_poll
 
 
 @dataclass
@@ -54,7 +55,8 @@ def poll_until_closed(
     timeout: float | None = None,
     on_round: Callable[[PollRound], None] = lambda poll: None,
 ) -> None:
-    """Poll every ``interval`` seconds until no batch is open; ``StillOpen`` if ``timeout`` passes first."""
+    """Poll until no batch is open, each round as soon as a batch can have finished and at most
+    ``interval`` seconds after the last; ``StillOpen`` if ``timeout`` passes first."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         poll = poll_round(service)
@@ -64,4 +66,5 @@ def poll_until_closed(
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             raise StillOpen(f"gave up after {timeout:g}s: {len(poll.still_open)} batch(es) still open")
-        time.sleep(interval if left is None else min(interval, left))
+        pause = seconds_until_next_poll(interval)
+        time.sleep(pause if left is None else min(pause, left))

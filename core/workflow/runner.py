@@ -3,7 +3,8 @@
 Celery runs the same steps as separate periodic tasks; this loop is for the demo, one-off runs and
 tests. Each pass runs every step in pipeline order, polling after each submission, so with the mock's
 zero latency one pass per stage transition is enough; with real latency ``wait`` sleeps between
-passes that changed nothing.
+passes that changed nothing, until a batch can have finished (core.workflow.pacing), at most
+``poll_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from core.selectors.batches import open_batches
 from core.selectors.progress import pending_counts
 from core.services.batch_service import BatchService
 from core.workflow import steps
+from core.workflow.pacing import seconds_until_next_poll
 from core.workflow.steps import PipelineEvent
 
 
@@ -58,8 +60,9 @@ def run_pipeline(
             # Only batches in flight (or rows another worker holds) remain: wait for them, or stop here.
             if not wait:
                 break
-            emit(PipelineEvent("wait", None, {"seconds": poll_interval, "open_batches": open_batches().count()}))
-            time.sleep(poll_interval)
+            seconds = seconds_until_next_poll(poll_interval)
+            emit(PipelineEvent("wait", None, {"seconds": seconds, "open_batches": open_batches().count()}))
+            time.sleep(seconds)
     return result
 
 

@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=positive_int,
-            default=1,
-            help="database connections matching side by side (2 uses both cores of a 2-core server)",
+            default=None,
+            help="database connections matching side by side (default: MATCH_WORKERS, 2: both cores of a "
+            "2-core server)",
         )
 
     def handle(self, *args, workers, **options):

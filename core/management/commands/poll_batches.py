@@ -42,7 +42,7 @@ class PollTally:
 class Command(BaseCommand):
     help = (
         "Poll every batch not yet ingested at the provider and ingest those that finished. --once (the "
-        "default) polls each open batch once; --wait polls every --interval seconds until no batch is open. "
+        "default) polls each open batch once; --wait polls again, as soon as a batch can have finished, until no batch is open. "
         "Exits 1 when a batch could not be polled (--once) or when --timeout passes first (--wait)."
     )
 
@@ -51,7 +51,11 @@ class Command(BaseCommand):
         mode.add_argument("--once", action="store_true", help="poll each open batch once (the default)")
         mode.add_argument("--wait", action="store_true", help="poll again until no batch is open")
         parser.add_argument(
-            "--interval", type=positive_float, default=10.0, help="seconds between rounds with --wait (default 10)"
+            "--interval",
+            type=positive_float,
+            default=300.0,
+            help="with --wait, the longest pause between rounds (default 300 s); each round comes as soon as a "
+            "batch can have finished: the mock's latency after submission, or a tenth of an OpenAI batch's age",
         )
         parser.add_argument(
             "--timeout", type=positive_float, default=None, help="with --wait: give up after this many seconds"

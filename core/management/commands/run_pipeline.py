@@ -17,7 +17,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--wait", action="store_true", help="wait for batches in flight instead of stopping")
         parser.add_argument(
-            "--poll-interval", type=positive_float, default=10.0, help="seconds between polls with --wait"
+            "--poll-interval",
+            type=positive_float,
+            default=300.0,
+            help="with --wait, the longest pause between polls (default 300 s); each poll comes as soon as a "
+            "batch can have finished: the mock's latency after submission, or a tenth of an OpenAI batch's age",
         )
 
     def handle(self, *args, wait, poll_interval, **options):
