@@ -286,3 +286,35 @@ def test_import_jobs_bad_utf8_on_the_last_line_of_a_long_csv_rejects_only_that_l
     assert "jobs: 2999 created, 0 updated, 0 duplicate, 1 rejected" in output
     assert f"rejected {path}:3001: field 'title' is not valid UTF-8" in output
     assert Job.objects.count() == 2999
+
+
+def test_import_jobs_writes_in_chunks_and_a_row_the_database_refuses_is_rejected_alone(tmp_path, settings):
+    """Rows are written 500 to a transaction; when the database refuses one row of a chunk, the chunk is
+    written row by row, so that row alone is rejected, with its line, and its neighbours are imported."""
+    from django.db import connection
+
+    from core.importing.jobs import UPSERT_CHUNK, import_jobs_file
+
+    with connection.cursor() as cursor:  # a rule of the database's own, not one the importer checks
+        cursor.execute("ALTER TABLE core_job ADD CONSTRAINT test_refuses_title CHECK (title <> 'Refused')")
+    Job.objects.create(external_id="J00003", title="Old title", description="d")
+    Job.objects.create(external_id="J00004", title="Job 4", description="d", skills=["Python"])
+    count = UPSERT_CHUNK + 20
+    path = tmp_path / "jobs.jsonl"
+    lines = []
+    for n in range(count):
+        title = "Refused" if n == 7 else f"Job {n}"
+        lines.append(f'{{"external_id": "J{n:05d}", "title": "{title}", "description": "d", "skills": ["Python"]}}')
+    path.write_text("\n".join(lines) + "\n")
+
+    report = import_jobs_file(path)
+
+    [(where, reason)] = report.rejected
+    assert where.endswith("jobs.jsonl:8")
+    assert reason.startswith("the database refused the row:") and "test_refuses_title" in reason
+    assert (report.created, report.updated, report.duplicates) == (count - 3, 1, 1)
+    assert Job.objects.count() == count - 1
+    assert not Job.objects.filter(external_id="J00007").exists()
+    updated = Job.objects.get(external_id="J00003")
+    assert updated.title == "Job 3" and updated.embedding_version == 1
+    assert updated.embedding_status == EmbeddingStatus.PENDING
