@@ -8,7 +8,7 @@ tests/contracts/openai-batch-api/).
 import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 MAX_REQUESTS_PER_BATCH = 50_000
 MAX_EMBEDDING_INPUTS = 50_000  # an /v1/embeddings batch: list inputs count each element
@@ -182,10 +182,18 @@ def embedding_inputs(body: Mapping) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def estimate_input_tokens(text_or_tokens, model: str | None = None) -> int:
+def utf8_length(text: str, model: str | None = None) -> int:
+    """A count no encoding exceeds, found without tokenizing: every token is at least one UTF-8 byte."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+TextCounter = Callable[[str, "str | None"], int]
+
+
+def estimate_input_tokens(text_or_tokens, model: str | None = None, count: TextCounter = count_tokens) -> int:
     """Tokens of one embedding input: a string is counted as OpenAI counts it, a token array by length."""
     if isinstance(text_or_tokens, str):
-        return count_tokens(text_or_tokens, model)
+        return count(text_or_tokens, model)
     if isinstance(text_or_tokens, list):
         return len(text_or_tokens)
     return 0
@@ -203,20 +211,23 @@ def message_text(message: Mapping) -> str:
     return ""
 
 
-def message_tokens(message: Mapping, model: str | None = None) -> int:
+def message_tokens(message: Mapping, model: str | None = None, count: TextCounter = count_tokens) -> int:
     """One chat message: its content, role and name, plus the separators around them."""
     extra = "".join(value for key in ("role", "name") if isinstance(value := message.get(key), str))
-    return count_tokens(message_text(message), model) + count_tokens(extra, model) + MESSAGE_OVERHEAD_TOKENS
+    return count(message_text(message), model) + count(extra, model) + MESSAGE_OVERHEAD_TOKENS
 
 
-def estimate_request_tokens(url: str, body: Mapping) -> int:
+def estimate_request_tokens(url: str, body: Mapping, count: TextCounter = count_tokens) -> int:
     """Input tokens one batch request enqueues, never fewer than OpenAI counts: the figure its
-    enqueued-token limit and the model's context limit are held against."""
+    enqueued-token limit and the model's context limit are held against.
+
+    With ``count=utf8_length`` it is a bound found without tokenizing: a request within a limit by that
+    bound is within it by OpenAI's count, so only the rare request near a limit needs counting."""
     model = body.get("model") if isinstance(body.get("model"), str) else None
     if url == "/v1/embeddings":
-        return sum(estimate_input_tokens(item, model) for item in embedding_inputs(body))
+        return sum(estimate_input_tokens(item, model, count) for item in embedding_inputs(body))
     messages = body.get("messages")
     if isinstance(messages, list):
-        return REPLY_PRIMING_TOKENS + sum(message_tokens(m, model) for m in messages if isinstance(m, Mapping))
+        return REPLY_PRIMING_TOKENS + sum(message_tokens(m, model, count) for m in messages if isinstance(m, Mapping))
     prompt = body.get("input", body.get("prompt"))
-    return count_tokens(prompt, model) if isinstance(prompt, str) else 0
+    return count(prompt, model) if isinstance(prompt, str) else 0
