@@ -148,6 +148,9 @@ MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", 3, minimum=1)
 # A batch whose poll or ingest fails is tried again after POLL_RETRY_SECONDS, doubling up to an hour; one
 # the provider answers 404 for this many polls in a row is lost, and its rows go back to pending.
 POLL_RETRY_SECONDS = env_float("POLL_RETRY_SECONDS", 30.0, minimum=0.0)
+# After a batch found the organisation's queue full and none of ours is in flight to free it, the wait
+# before its model's work is submitted again (core/batches/queue.py).
+QUEUE_FULL_RETRY_SECONDS = env_float("QUEUE_FULL_RETRY_SECONDS", 60.0, minimum=0.0)
 BATCH_LOST_AFTER_NOT_FOUND = env_int("BATCH_LOST_AFTER_NOT_FOUND", 3, minimum=1)
 # Provider batches and uploads of ours that the database does not know (a crash between create and
 # commit) are cancelled and deleted once this old: long enough for any submission still committing.

@@ -24,6 +24,7 @@ from core.batches.bulk_sql import update_by_id
 from core.batches.costs import batch_cost
 from core.batches.events import log_batch_event
 from core.batches.kinds import BatchKindSpec, Result
+from core.batches.queue import failed_for_a_full_queue
 from core.batches.registry import get_kind
 from core.batches.work_rows import Outcome, Settled, settle_rows
 from core.models import BatchItem, BatchJob, BatchStatus, ItemStatus
@@ -249,6 +250,9 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport, lost: bo
         if lost:
             code, outcome = "batch_lost", "not_run"
             message = f"not run: the provider no longer has batch {batch.provider_batch_id} ({batch.poll_error})"
+        elif failed_for_a_full_queue(batch):
+            # Refused before anything ran; submission waits for room (core.batches.queue).
+            code, message, outcome = "queue_full", f"not run: {_batch_failure_reason(batch)}", "not_run"
         elif batch.status == BatchStatus.FAILED:
             # The file broke a rule: it may be our request building, so it counts as an attempt.
             code, message, outcome = "batch_failed", _batch_failure_reason(batch), "failed"
@@ -274,6 +278,8 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport, lost: bo
         batch.save(update_fields=["ingested_at", "lost_at", "estimated_cost"])
     if lost:
         log_batch_event("lost", batch, logging.WARNING, returned=len(remaining), reason=message)
+    elif failed_for_a_full_queue(batch):
+        log_batch_event("queue_full", batch, logging.WARNING, returned=len(remaining), reason=message)
     elif batch.status == BatchStatus.FAILED:
         log_batch_event("validation_failed", batch, logging.WARNING, returned=len(remaining), reason=message)
     log_batch_event(

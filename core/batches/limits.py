@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from core.batches.queue import tokens_in_flight
 from core.services.openai_limits import (
     MAX_EMBEDDING_INPUTS,
     MAX_FILE_BYTES,
@@ -20,14 +21,21 @@ class BatchLimits:
     max_requests: int = MAX_REQUESTS_PER_BATCH
     max_bytes: int = MAX_FILE_BYTES
     max_embedding_inputs: int = MAX_EMBEDDING_INPUTS
-    max_tokens: int | None = None
+    max_tokens: int | None = None  # the organisation's enqueued-token limit for the model
+    tokens_in_flight: int = 0  # what our batches in flight already hold of it
 
     @classmethod
-    def for_kind(cls, kind: str) -> BatchLimits:
+    def for_kind(cls, kind: str, model: str) -> BatchLimits:
+        budget = settings.BATCH_ENQUEUED_TOKEN_BUDGET
         return cls(
             max_requests=min(MAX_REQUESTS_PER_BATCH, settings.BATCH_MAX_REQUESTS[kind]),
-            max_tokens=settings.BATCH_ENQUEUED_TOKEN_BUDGET,
+            max_tokens=budget,
+            tokens_in_flight=tokens_in_flight(model) if budget is not None else 0,
         )
+
+    @property
+    def token_room(self) -> int | None:
+        return None if self.max_tokens is None else self.max_tokens - self.tokens_in_flight
 
 
 @dataclass
@@ -41,6 +49,11 @@ class BatchPlan:
     tokens: int = 0
     refused_reason: str = field(default="")
 
+    def _alone(self) -> bool:
+        """The first request with nothing of ours in flight goes even over the budget: else a request larger
+        than the whole budget would wait forever (OpenAI then refuses it, with its reason)."""
+        return not self.requests and not self.limits.tokens_in_flight
+
     def admit(self, url: str, body: dict, line_bytes: int) -> bool:
         inputs = len(embedding_inputs(body)) if url == "/v1/embeddings" else 0
         tokens = estimate_request_tokens(url, body)
@@ -51,8 +64,8 @@ class BatchPlan:
             self.refused_reason = f"file size limit {limits.max_bytes} bytes"
         elif self.embedding_inputs + inputs > limits.max_embedding_inputs:
             self.refused_reason = f"embedding input limit {limits.max_embedding_inputs}"
-        elif limits.max_tokens is not None and self.tokens + tokens > limits.max_tokens and self.requests:
-            self.refused_reason = f"enqueued-token budget {limits.max_tokens}"
+        elif limits.token_room is not None and self.tokens + tokens > limits.token_room and not self._alone():
+            self.refused_reason = f"enqueued-token budget {limits.max_tokens} ({limits.tokens_in_flight} in flight)"
         else:
             self.requests += 1
             self.bytes += line_bytes

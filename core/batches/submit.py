@@ -23,6 +23,7 @@ from core.batches.costs import batch_cost
 from core.batches.events import log_batch_event
 from core.batches.kinds import BatchKindSpec
 from core.batches.limits import BatchLimits, BatchPlan
+from core.batches.queue import queue_full_wait
 from core.batches.registry import get_kind
 from core.models import BatchJob, ItemStatus
 from core.services.batch_service import BatchService
@@ -35,14 +36,25 @@ SUBMISSION_FILE_PREFIX = "recruit-"
 
 
 def submit_pending(kind: str, service: BatchService | None = None, limits: BatchLimits | None = None) -> list[BatchJob]:
-    """Submit every pending row of ``kind``, in as many batches as the limits require."""
+    """Submit every pending row of ``kind``, in as many batches as the limits require. Each batch is cut
+    to what the batches in flight leave of the token budget, and nothing goes while the organisation's
+    queue for the kind's model is full (core.batches.queue)."""
     spec = get_kind(kind)
     service = service or BatchService()
-    limits = limits or BatchLimits.for_kind(kind)
+    model = spec.model_name()
     submitted = []
-    while (batch := submit_one_batch(spec, service, limits)) is not None:
+    while True:
+        batch_limits = limits or BatchLimits.for_kind(kind, model)
+        wait = queue_full_wait(model)
+        if wait is None and batch_limits.token_room is not None and batch_limits.token_room <= 0:
+            wait = f"our batches in flight for {model} hold the whole enqueued-token budget"
+        if wait is not None:
+            logger.info("event=submission_held kind=%s reason=%s", kind, wait)
+            return submitted
+        batch = submit_one_batch(spec, service, batch_limits)
+        if batch is None:
+            return submitted
         submitted.append(batch)
-    return submitted
 
 
 def submit_one_batch(spec: BatchKindSpec, service: BatchService, limits: BatchLimits) -> BatchJob | None:
