@@ -7,7 +7,8 @@
 Each run happens in a fresh child process (so its peak RSS is its own): it uploads the input file,
 creates the batch and polls until it is completed, with the output written. The input (~120-word
 texts drawn from a fixed vocabulary, seeded) is generated beforehand and is not timed. Reported:
-wall time of upload → completed, the parent's peak RSS and the largest worker's peak RSS.
+wall time of upload → completed, the CPU time it took (this process and its workers: the figure to
+compare on a busy machine), the parent's peak RSS and the largest worker's peak RSS.
 """
 
 import argparse
@@ -51,12 +52,19 @@ def write_input(path: Path, requests: int, dimensions: int, encoding: str, seed:
             handle.write(orjson.dumps(line) + b"\n")
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished workers: unlike wall time, barely moved by other load."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
 def run_once(input_path: Path, root: Path, workers: int | None) -> dict:
     """The timed part, in this (child) process."""
     sys.path.insert(0, str(REPO))
     from core.mock_openai.client import MockOpenAIClient
 
     client = MockOpenAIClient(root=root, failure_rate=0.05, seed=0, latency=0, workers=workers)
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     with input_path.open("rb") as handle:
         uploaded = client.files.create(file=handle, purpose="batch")
@@ -65,6 +73,7 @@ def run_once(input_path: Path, root: Path, workers: int | None) -> dict:
     while batch.status not in ("completed", "failed", "expired", "cancelled"):
         batch = client.batches.retrieve(batch.id)
     finished = time.perf_counter()
+    cpu_used = _cpu_seconds() - cpu_before
     output = client.files.retrieve(batch.output_file_id)
     return {
         "status": batch.status,
@@ -74,6 +83,7 @@ def run_once(input_path: Path, root: Path, workers: int | None) -> dict:
         "output_mb": round(output.bytes / 1e6, 1),
         "upload_s": round(uploaded_at - started, 3),
         "total_s": round(finished - started, 3),
+        "cpu_s": round(cpu_used, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }

@@ -261,8 +261,28 @@ class MockBatches:
         return _page(answer, Batch, _Pager(self._list), "/batches", params)
 
 
+class MockTestControls:
+    """`client.mock`: the test's controls of the root (engine.controls), with the SDK's exceptions; the
+    same operations as `/v1/mock/...` over HTTP."""
+
+    def __init__(self, engine: MockBatchEngine):
+        self._controls = engine.controls
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        operation = getattr(self._controls, name)
+
+        def call(*args, **kwargs) -> dict:
+            with _as_sdk_errors("POST", f"/mock/{name}"):
+                return operation(*args, **kwargs)
+
+        return call
+
+
 class MockOpenAIClient:
-    """A stand-in for `openai.OpenAI()` limited to `files` and `batches`, backed by `MockBatchEngine`.
+    """A stand-in for `openai.OpenAI()` limited to `files` and `batches`, backed by `MockBatchEngine`, plus
+    `mock`, the test's controls (scripted outcomes, test clock).
 
     Takes the arguments of `engine_from_settings`: each one given overrides its MOCK_BATCH_* setting.
     """
@@ -271,6 +291,7 @@ class MockOpenAIClient:
         self.engine = engine_from_settings(root, failure_rate, seed, latency, **options)
         self.files = MockFiles(self.engine)
         self.batches = MockBatches(self.engine)
+        self.mock = MockTestControls(self.engine)
 
     @property
     def root(self) -> Path:

@@ -6,7 +6,6 @@ of its own, MOCK_OPENAI_HTTP_DIR, never the pipeline's MOCK_BATCH_DIR, and caps 
 """
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,9 @@ _DEFAULTS = {
     "MOCK_BATCH_LATENCY": 0.0,
     "MOCK_BATCH_EXPIRE": False,
     "MOCK_BATCH_ENQUEUED_TOKEN_LIMIT": None,
+    "MOCK_BATCH_ENQUEUED_REQUEST_LIMIT": None,
+    "MOCK_OPENAI_CASSETTES_DIR": None,
+    "MOCK_OPENAI_CASSETTES_STRICT": False,
     "MOCK_OPENAI_HTTP_DIR": ".data/mock_openai_http",
     "MOCK_OPENAI_MAX_STORED_BYTES": 2 * 1024**3,
 }
@@ -42,9 +44,12 @@ def engine_from_settings(
     *,
     expire=None,
     enqueued_token_limit=None,
+    enqueued_request_limit=None,
+    cassettes_dir=None,
+    cassettes_strict=None,
     workers=None,
     max_stored_bytes=None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
 ) -> MockBatchEngine:
     """The engine configured by the MOCK_BATCH_* settings, overridden by any explicit argument."""
     return MockBatchEngine(
@@ -54,6 +59,9 @@ def engine_from_settings(
         latency=float(_setting("MOCK_BATCH_LATENCY", latency)),
         expire=bool(_setting("MOCK_BATCH_EXPIRE", expire)),
         enqueued_token_limit=_setting("MOCK_BATCH_ENQUEUED_TOKEN_LIMIT", enqueued_token_limit),
+        enqueued_request_limit=_setting("MOCK_BATCH_ENQUEUED_REQUEST_LIMIT", enqueued_request_limit),
+        cassettes_dir=_setting("MOCK_OPENAI_CASSETTES_DIR", cassettes_dir),
+        cassettes_strict=bool(_setting("MOCK_OPENAI_CASSETTES_STRICT", cassettes_strict)),
         workers=workers,
         max_stored_bytes=max_stored_bytes,
         clock=clock,

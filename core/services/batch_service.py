@@ -4,7 +4,9 @@ The backend is chosen once, at construction: the mock (`MockOpenAIClient`) when 
 `USE_MOCK_BATCH=true`, or when USE_MOCK_BATCH is unset and no OPENAI_API_KEY is set; otherwise the
 official `openai.OpenAI` client (honouring OPENAI_BASE_URL). Both expose the same `files` and
 `batches` resources and types, so everything below is written once, against the SDK's interface.
-Output files are read through `with_streaming_response`, so a file is never held whole in memory.
+Output files are read through `with_streaming_response`, so a file is never held whole in memory. On
+OpenAI, with OPENAI_RECORD_CASSETTES_DIR set, the batches' requests and answers are recorded as cassettes
+the mock can replay (cassette_recorder).
 """
 
 import logging
@@ -20,6 +22,7 @@ from openai.types import Batch, FileObject
 
 from core.mock_openai.engine.atomic_files import atomic_writer
 
+from .cassette_recorder import CassetteRecorder
 from .openai_limits import MAX_FILE_BYTES, MAX_REQUESTS_PER_BATCH, embedding_inputs, estimate_request_tokens
 
 logger = logging.getLogger(__name__)
@@ -101,6 +104,8 @@ class BatchService:
                 raise ImproperlyConfigured(NOT_INITIALIZED)
             self.client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None)
             self.backend = "openai"
+        record_to = getattr(settings, "OPENAI_RECORD_CASSETTES_DIR", None)
+        self.recorder = CassetteRecorder(record_to) if record_to and self.backend == "openai" else None
         _announce(self.backend, describe_backend(self.backend == "mock"))
 
     # --- input files ------------------------------------------------------------------------------
@@ -131,7 +136,10 @@ class BatchService:
 
     def upload_file(self, path: Path) -> FileObject:
         with Path(path).open("rb") as handle:
-            return self.client.files.create(file=handle, purpose="batch")
+            uploaded = self.client.files.create(file=handle, purpose="batch")
+        if self.recorder is not None:
+            self.recorder.note_upload(uploaded.id, path)
+        return uploaded
 
     # --- batches ----------------------------------------------------------------------------------
     def create_batch(
@@ -145,7 +153,10 @@ class BatchService:
         )
 
     def retrieve_batch(self, batch_id: str) -> Batch:
-        return self.client.batches.retrieve(batch_id)
+        batch = self.client.batches.retrieve(batch_id)
+        if self.recorder is not None:
+            self.recorder.note_batch(batch)
+        return batch
 
     def list_batches(self, limit: int = 20, after: str | None = None):
         """A `SyncCursorPage[Batch]`: `.data` is this page; iterating it walks every following page too."""
@@ -169,12 +180,19 @@ class BatchService:
 
     def iter_file_lines(self, file_id: str) -> Iterator[dict]:
         """The parsed JSONL lines of an output or error file, one at a time."""
+        lines = self._raw_lines(file_id)
+        if self.recorder is not None:
+            lines = self.recorder.recording(file_id, lines)
+        for line in lines:
+            yield orjson.loads(line)
+
+    def _raw_lines(self, file_id: str) -> Iterator[bytes]:
         pending = b""
         for chunk in self.file_content(file_id):
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for line in lines:
                 if line.strip():
-                    yield orjson.loads(line)
+                    yield line
         if pending.strip():
-            yield orjson.loads(pending)
+            yield pending

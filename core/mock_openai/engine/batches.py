@@ -11,6 +11,8 @@ from .errors import bad_request
 from .lifecycle import TERMINAL, BatchLifecycle
 from .listing import check_limit, paginate
 from .parameter_checks import check_create_parameters, check_metadata
+from .root_script import RootScript
+from .scripted_outcomes import script_from_metadata
 from .storage import MockStorage, file_not_found
 
 LIST_LIMITS = (1, 100)
@@ -26,6 +28,7 @@ class BatchOperations:
         self._settings = settings
         self._lifecycle = lifecycle
         self._clock = clock
+        self.script = RootScript(storage.root)
 
     def create(
         self,
@@ -48,13 +51,15 @@ class BatchOperations:
             completion_window=completion_window,
             output_expires_after=output_expires_after,
         )
+        metadata = check_metadata(metadata)
         record = new_batch_record(
             input_file_id=input_file_id,
             endpoint=endpoint,
             completion_window=completion_window,
-            metadata=check_metadata(metadata),
+            metadata=metadata,
             output_lifetime=output_lifetime,
             settings=self._settings,
+            script=script_from_metadata(metadata) + self.script.get(),
             now=self._clock(),
         )
         batches, batch_id = self._storage.batches, record["batch"]["id"]

@@ -14,9 +14,12 @@ import shutil
 from contextlib import suppress
 from pathlib import Path
 
+from core.mock_openai.cassettes import load_cassettes
+
 from . import failure_ledger
 from .batch_records import usage
 from .errors import MockAPIError
+from .scripted_outcomes import ATTEMPT_LEDGER, stored_script
 from .slices import PARALLEL_MIN_REQUESTS, SliceJob, SliceResult, plan_slices, run_slices
 from .storage import FileStore, MockStorage, file_not_found, new_file_id
 
@@ -41,6 +44,7 @@ def execute(storage: MockStorage, record: dict, run_until: int, *, expire_rest: 
                 if _publish(storage.files, file_id, batch, kind, segments, lifetime):
                     published.append(file_id)
             failure_ledger.record(storage.batches.dir, total.injected)  # served only once published
+            failure_ledger.record(storage.batches.dir, total.scripted, ATTEMPT_LEDGER)
         except BaseException:
             for file_id in published:
                 with suppress(MockAPIError):
@@ -73,6 +77,9 @@ def _slice_jobs(
     parallel = covered >= PARALLEL_MIN_REQUESTS
     slices = plan_slices(scan["checkpoints"], covered, workers if parallel else 1)
     prior_failures = failure_ledger.load(storage.batches.dir)
+    script = stored_script(run.get("script") or ())
+    prior_attempts = failure_ledger.load(storage.batches.dir, ATTEMPT_LEDGER) if script else {}
+    recorded = _recorded_answers(run.get("cassettes_dir"))
     return [
         SliceJob(
             input_path=str(input_path),
@@ -89,9 +96,24 @@ def _slice_jobs(
             created=batch["in_progress_at"] or batch["created_at"],
             output_path=str(run_dir / FileStore.part_name(output_id, part)),
             error_path=str(run_dir / FileStore.part_name(error_id, part)),
+            script=script,
+            prior_attempts=prior_attempts,
+            recorded=recorded,
+            strict_replay=bool(run.get("cassettes_strict")),
         )
         for part, (offset, start, stop) in enumerate(slices)
     ]
+
+
+def _recorded_answers(cassettes: str | None) -> dict | None:
+    """The cassettes a batch replays; a broken one is the mock's 500 naming its file and line, and the batch
+    runs once it is mended (nothing was written)."""
+    if not cassettes:
+        return None
+    try:
+        return load_cassettes(Path(cassettes))
+    except ValueError as error:
+        raise MockAPIError(500, f"The mock's cassettes cannot be read: {error}", error_type="server_error") from error
 
 
 def _publish(files: FileStore, file_id: str, batch: dict, kind: str, segments: list, lifetime: int | None) -> bool:

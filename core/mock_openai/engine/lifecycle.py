@@ -8,13 +8,22 @@ with L = 0 the first retrieve after create walks all the way. Expiry (`expire=Tr
 `mock_scenario: expire`) replaces `finalizing` with `expired` after half of the requests ran. A cancel
 moves the batch to `cancelling`, and the next retrieve finds it `cancelled` with the requests that
 had run by the cancel.
+
+`expires_at` holds by the clock: a batch whose walk would reach `finalizing` only after it expires
+`expired` at `expires_at`, with the requests run by then in its output and `batch_expired` lines for the
+rest. `mock_scenario: stuck_in_progress` never leaves `in_progress` (half of its requests run) and
+`stuck_finalizing` never leaves `finalizing`; both end `expired` at `expires_at`.
 """
 
 import math
 from collections.abc import Callable
 
+from . import failure_ledger
+from .batch_records import STUCK_FINALIZING, STUCK_IN_PROGRESS
 from .errors import MockAPIError
 from .execution import execute
+from .org_queue import limited, queue_error, queue_lock
+from .scripted_outcomes import ATTEMPT_LEDGER
 from .storage import MockStorage
 from .validation import validate_batch_input
 
@@ -30,9 +39,25 @@ def _at(run: dict, share: float) -> float:
 
 
 def _progress(run: dict, now: float) -> float:
-    """The share of the requests run by `now`, from 0 when validated to 1 when finalizing starts."""
+    """The share of the requests run by `now`, from 0 when validated to 1 when finalizing starts; a batch
+    stuck in progress never passes `EXPIRED_SHARE_RUN`."""
     start, end = _at(run, VALIDATING_SHARE), _at(run, FINALIZING_AT_SHARE)
-    return 1.0 if end <= start else min(1.0, max(0.0, (now - start) / (end - start)))
+    share = 1.0 if end <= start else min(1.0, max(0.0, (now - start) / (end - start)))
+    return min(share, EXPIRED_SHARE_RUN) if run.get("stuck") == STUCK_IN_PROGRESS else share
+
+
+def _reaches_finalizing(record: dict) -> bool:
+    """Whether the walk leaves `in_progress` before the batch expires."""
+    run = record["run"]
+    return run.get("stuck") != STUCK_IN_PROGRESS and _at(run, FINALIZING_AT_SHARE) < record["batch"]["expires_at"]
+
+
+def finished_by(record: dict) -> float:
+    """When the batch ends by the clock, polled or not (for the organisation queue)."""
+    run, expires_at = record["run"], record["batch"]["expires_at"]
+    if not _reaches_finalizing(record) or run.get("stuck") == STUCK_FINALIZING:
+        return expires_at
+    return _at(run, FINALIZING_AT_SHARE) if run["expire"] else _at(run, 1.0)
 
 
 class BatchLifecycle:
@@ -47,27 +72,38 @@ class BatchLifecycle:
         """Take a batch as far as the clock says it should be."""
         batch, run = record["batch"], record["run"]
         now = self.clock()
+        expires_at = batch["expires_at"]
         if batch["status"] == "validating" and now >= _at(run, VALIDATING_SHARE):
             self._validate(record)
         if batch["status"] == "in_progress":
             counts, scan = batch["request_counts"], run["scan"]
-            progress = _progress(run, now)
+            progress = _progress(run, min(now, expires_at))
             counts["failed"] = math.floor(progress * scan["expected_failed"])
             counts["completed"] = math.floor(progress * (scan["requests"] - scan["expected_failed"]))
-            if now >= _at(run, FINALIZING_AT_SHARE):
+            finalizing_at = _at(run, FINALIZING_AT_SHARE)
+            if _reaches_finalizing(record) and now >= finalizing_at:
                 if run["expire"]:
-                    self._run(record, math.floor(scan["requests"] * EXPIRED_SHARE_RUN), expire_rest=True)
-                    batch["status"], batch["expired_at"] = (
-                        "expired",
-                        max(int(_at(run, FINALIZING_AT_SHARE)), int(self.clock())),
-                    )
+                    self._expire(record, math.floor(scan["requests"] * EXPIRED_SHARE_RUN), finalizing_at)
                     return
-                batch["status"], batch["finalizing_at"] = "finalizing", int(_at(run, FINALIZING_AT_SHARE))
+                batch["status"], batch["finalizing_at"] = "finalizing", int(finalizing_at)
                 self._run(record, scan["requests"], expire_rest=False)
-        if batch["status"] == "finalizing" and now >= _at(run, 1.0):
-            batch["status"], batch["completed_at"] = "completed", max(int(_at(run, 1.0)), int(self.clock()))
+            elif now >= expires_at:
+                self._expire(record, math.floor(scan["requests"] * progress), expires_at)
+                return
+        if batch["status"] == "finalizing":
+            if run.get("stuck") == STUCK_FINALIZING:
+                if now >= expires_at:  # every request ran; the output stays as it is
+                    batch["status"], batch["expired_at"] = "expired", int(expires_at)
+            elif now >= _at(run, 1.0):
+                batch["status"], batch["completed_at"] = "completed", max(int(_at(run, 1.0)), int(self.clock()))
         if batch["status"] == "cancelling":
             self._finish_cancel(record)
+
+    def _expire(self, record: dict, run_until: int, at: float) -> None:
+        """`in_progress` → `expired`: requests [0, run_until) answered, `batch_expired` lines for the rest."""
+        self._run(record, run_until, expire_rest=True)
+        batch = record["batch"]
+        batch["status"], batch["expired_at"] = "expired", max(int(at), int(min(self.clock(), batch["expires_at"])))
 
     def cancel(self, record: dict) -> bool:
         """Start cancelling; the requests that had run by now (by the clock) are kept when it is cancelled.
@@ -96,10 +132,23 @@ class BatchLifecycle:
         batch["status"], batch["cancelled_at"] = "cancelled", int(self.clock())
 
     def _validate(self, record: dict) -> None:
-        """`validating` → `in_progress`, or `failed` with the input file's errors."""
+        """`validating` → `in_progress`, or `failed` with the input file's errors or a full queue."""
         batch, run = record["batch"], record["run"]
-        scan = validate_batch_input(self.storage, batch, run)
+        prior_attempts = failure_ledger.load(self.storage.batches.dir, ATTEMPT_LEDGER) if run.get("script") else {}
+        scan = validate_batch_input(self.storage, batch, run, prior_attempts)
         batch["model"] = scan.model
+        if scan.errors or not limited(run):
+            self._admit(record, scan)
+            return
+        with queue_lock(self.storage):
+            error = queue_error(self.storage, record, scan, self.clock(), finished_by)
+            if error is not None:
+                scan.errors.append(error)
+            self._admit(record, scan)
+            self.storage.batches.save(record)  # in the queue before the lock lets the next batch look
+
+    def _admit(self, record: dict, scan) -> None:
+        batch, run = record["batch"], record["run"]
         if scan.errors:
             batch["status"], batch["failed_at"] = "failed", int(self.clock())
             batch["errors"] = {"object": "list", "data": scan.errors}

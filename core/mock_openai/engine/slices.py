@@ -54,6 +54,10 @@ class SliceJob:
     created: int
     output_path: str
     error_path: str
+    script: tuple = ()  # the batch's scripted outcomes (scripted_outcomes)
+    prior_attempts: dict = field(default_factory=dict)  # custom_id -> scripted attempts already served
+    recorded: dict | None = None  # request key -> Recorded answer, when replaying cassettes
+    strict_replay: bool = False
 
 
 @dataclass
@@ -65,6 +69,7 @@ class SliceResult:
     output_bytes: int = 0
     error_bytes: int = 0
     injected: list = field(default_factory=list)  # custom_ids given an injected failure
+    scripted: list = field(default_factory=list)  # custom_ids whose attempt the script decided
 
     def add(self, other: "SliceResult") -> None:
         for name in self.__dataclass_fields__:
@@ -109,9 +114,20 @@ def _run_chunk(
         [request for *_, request in to_answer],
         failure_rate=job.failure_rate,
         prior_failures=job.prior_failures,
+        script=job.script,
+        prior_attempts=job.prior_attempts,
+        recorded=job.recorded,
+        strict_replay=job.strict_replay,
     )
     for (line_id, request_id, request), answer in zip(to_answer, answers, strict=True):
-        response = {"status_code": answer.status, "request_id": request_id, "body": answer.body}
+        if answer.scripted:
+            result.scripted.append(request.custom_id)
+        if answer.line_error is not None:
+            line = {"id": line_id, "custom_id": request.custom_id, "response": None, "error": answer.line_error}
+            errors.append((line_id, orjson.dumps(line)))
+            continue
+        body = answer.body if answer.raw_body is None else orjson.Fragment(answer.raw_body)
+        response = {"status_code": answer.status, "request_id": request_id, "body": body}
         line = {"id": line_id, "custom_id": request.custom_id, "response": response, "error": None}
         if answer.status == 200:
             tokens_in, tokens_out = usage_tokens(job.endpoint, answer.body)

@@ -7,6 +7,7 @@ the file between processes, and counts what the run will produce so `request_cou
 believably while the batch runs.
 """
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from core.services.openai_limits import (
 
 from .injected_failures import injected_failure
 from .request_checks import request_error
+from .scripted_outcomes import OK, Script, scripted_outcome, stored_script
 from .storage import MockStorage
 
 CHECKPOINT_EVERY = 256
@@ -49,8 +51,18 @@ def _batch_error(code: str, message: str, line: int | None = None, param: str | 
 
 
 class _Scanner:
-    def __init__(self, endpoint: str, seed: int, failure_rate: float, count_tokens: bool):
+    def __init__(
+        self,
+        endpoint: str,
+        seed: int,
+        failure_rate: float,
+        count_tokens: bool,
+        script: Script = (),
+        prior_attempts: Mapping[str, int] | None = None,
+    ):
         self.endpoint = endpoint
+        self.script = script
+        self.prior_attempts = prior_attempts or {}
         self.count_tokens = count_tokens
         self.seed = seed
         self.failure_rate = failure_rate
@@ -139,10 +151,18 @@ class _Scanner:
             scan.embedding_inputs += len(embedding_inputs(body))
         if self.count_tokens:  # only an enqueued-token limit needs the file's total; counting is not free
             scan.input_tokens += estimate_request_tokens(self.endpoint, body)
-        if isinstance(custom_id, str) and (
-            request_error(self.endpoint, body) or injected_failure(self.seed, self.failure_rate, custom_id)
-        ):
+        if isinstance(custom_id, str) and self._fails(custom_id, body):
             scan.expected_failed += 1
+
+    def _fails(self, custom_id: str, body: dict) -> bool:
+        """Whether the request will fail: by itself, by the script, or by an injected failure."""
+        if request_error(self.endpoint, body):
+            return True
+        if self.script:
+            outcome = scripted_outcome(self.script, custom_id, self.prior_attempts.get(custom_id, 0))
+            if outcome is not None:
+                return outcome != OK
+        return injected_failure(self.seed, self.failure_rate, custom_id) is not None
 
     def finish(self, last_line: int) -> InputScan:
         scan = self.scan
@@ -159,10 +179,18 @@ class _Scanner:
 
 
 def scan_input_file(
-    path: Path, size: int, endpoint: str, *, seed: int, failure_rate: float, count_tokens: bool = True
+    path: Path,
+    size: int,
+    endpoint: str,
+    *,
+    seed: int,
+    failure_rate: float,
+    count_tokens: bool = True,
+    script: Script = (),
+    prior_attempts: Mapping[str, int] | None = None,
 ) -> InputScan:
     """Validate an input file the way OpenAI does while a batch is `validating`."""
-    scanner = _Scanner(endpoint, seed, failure_rate, count_tokens)
+    scanner = _Scanner(endpoint, seed, failure_rate, count_tokens, script, prior_attempts or {})
     if size > MAX_FILE_BYTES:
         scanner.error("file_too_large", f"The input file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes.")
         return scanner.scan
@@ -175,11 +203,10 @@ def scan_input_file(
     return scanner.finish(number)
 
 
-def validate_batch_input(storage: MockStorage, batch: dict, run: dict) -> InputScan:
+def validate_batch_input(storage: MockStorage, batch: dict, run: dict, prior_attempts=None) -> InputScan:
     """The scan of a batch's input (the batch's own copy, which outlives a delete of the file), with the
-    errors that fail the batch: the file's own, no input at all (only a batch created before batches kept
-    their input, whose file was deleted), or more tokens than the enqueued-token limit the batch was
-    created under."""
+    errors that fail the batch: the file's own, or no input at all (only a batch created before batches
+    kept their input, whose file was deleted). The organisation queue's limits are org_queue's."""
     path = storage.batch_input(batch)
     try:
         size = path.stat().st_size if path else None
@@ -187,22 +214,13 @@ def validate_batch_input(storage: MockStorage, batch: dict, run: dict) -> InputS
         size = None
     if size is None:
         return InputScan(errors=[_batch_error("missing_input_file", "The input file was deleted.")])
-    limit = run["enqueued_token_limit"]
-    scan = scan_input_file(
+    return scan_input_file(
         path,
         size,
         batch["endpoint"],
         seed=run["seed"],
         failure_rate=run["failure_rate"],
-        count_tokens=limit is not None,
+        count_tokens=run["enqueued_token_limit"] is not None,
+        script=stored_script(run.get("script") or ()),
+        prior_attempts=prior_attempts or {},
     )
-    if not scan.errors and limit is not None and scan.input_tokens > limit:
-        scan.errors.append(
-            _batch_error(
-                "token_limit_exceeded",
-                f"Enqueued token limit reached for {scan.model} in organization org-mock. "
-                f"Limit: {limit:,} enqueued tokens. "
-                "Please try again once some in_progress batches have been completed.",
-            )
-        )
-    return scan
