@@ -151,6 +151,7 @@ class BatchKind(models.TextChoices):
     CV_EMBEDDING = "cv_embedding", "CV embedding"
     JOB_EMBEDDING = "job_embedding", "Job embedding"
     EXPLANATION = "explanation", "Explanation"
+    CANDIDATE_EXPLANATION = "candidate_explanation", "Candidate explanation"
 
 
 class Backend(models.TextChoices):
@@ -244,6 +245,9 @@ class BatchItem(models.Model):
     prediction = models.ForeignKey(
         "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_items"
     )
+    candidate = models.ForeignKey(
+        "CandidateExplanation", null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_items"
+    )
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.QUEUED)
     attempt = models.PositiveSmallIntegerField(default=1)
     input_version = models.PositiveIntegerField(
@@ -262,13 +266,10 @@ class BatchItem(models.Model):
         return self.custom_id
 
 
-class Prediction(TimestampedModel):
-    # No single-column FK indexes: the unique (cv, job) and the (job, -score) indexes lead with these
-    # columns, and every index less makes the matcher's upserts cheaper.
-    cv = models.ForeignKey(CV, on_delete=models.CASCADE, related_name="predictions", db_index=False)
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="predictions", db_index=False)
-    score = models.FloatField(help_text="Cosine similarity between the CV and job embeddings.")
-    rank = models.PositiveSmallIntegerField(help_text="1 is the best match for this CV.")
+class ExplainedModel(TimestampedModel):
+    """A CV-job pair that gets a written explanation through a chat batch kind (explanation or
+    candidate_explanation): the same columns, so both kinds share one request and one store."""
+
     explanation = models.TextField(blank=True, default="")
     explanation_status = models.CharField(
         max_length=16, choices=ExplanationStatus.choices, default=ExplanationStatus.PENDING, db_index=True
@@ -278,9 +279,65 @@ class Prediction(TimestampedModel):
     explanation_version = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
+        abstract = True
+
+
+class Prediction(ExplainedModel):
+    # No single-column FK indexes: the unique (cv, job) and the (job, -score) indexes lead with these
+    # columns, and every index less makes the matcher's upserts cheaper.
+    cv = models.ForeignKey(CV, on_delete=models.CASCADE, related_name="predictions", db_index=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="predictions", db_index=False)
+    score = models.FloatField(help_text="Cosine similarity between the CV and job embeddings.")
+    rank = models.PositiveSmallIntegerField(help_text="1 is the best match for this CV.")
+
+    class Meta:
         ordering = ["cv_id", "rank"]
         constraints = [models.UniqueConstraint(fields=["cv", "job"], name="prediction_unique_cv_job")]
         indexes = [models.Index(fields=["job", "-score"], name="prediction_job_score")]
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.job_id} for CV {self.cv_id} ({self.score:.3f})"
+
+
+class CandidateExplanation(ExplainedModel):
+    """Why a CV fits a job, asked for a job's top candidates (core.matching.candidates).
+
+    Apart from Prediction because the two rank in opposite directions: a prediction exists while the job
+    is in the CV's own top K and the matcher deletes it when it drops out, whereas a recruiter wants the
+    job's best CVs explained whatever else those CVs match better. The score is the one the request was
+    built from: a new score raises the input version, so an answer for the old one is superseded.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="candidate_explanations", db_index=False)
+    cv = models.ForeignKey(CV, on_delete=models.CASCADE, related_name="candidate_explanations")
+    score = models.FloatField(help_text="Cosine similarity when the explanation was asked for.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "cv"], name="candidate_unique_job_cv")]
+
+    def __str__(self) -> str:
+        return f"CV {self.cv_id} for job {self.job_id} ({self.score:.3f})"
+
+
+class ScoreBands(models.Model):
+    """Where a backend's cosine scores turn good and strong, read from the scores it actually produced.
+
+    The mock's feature-hashing vectors and OpenAI's embeddings spread cosines very differently (the mock's
+    best matches sit near 0.5, OpenAI's near 0.7), so fixed thresholds mislabel one of them; the bands are
+    percentiles of the backend's stored match scores (core.operations.score_bands).
+    """
+
+    backend = models.CharField(max_length=16, choices=Backend.choices, unique=True)
+    # Null while the backend has too few scores to say (labels then rest on skills and title).
+    good_from = models.FloatField(null=True)
+    strong_from = models.FloatField(null=True)
+    sample_size = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "score bands"
+
+    def __str__(self) -> str:
+        if self.good_from is None:
+            return f"{self.get_backend_display()}: uncalibrated ({self.sample_size} scores)"
+        return f"{self.get_backend_display()}: good from {self.good_from:.3f}, strong from {self.strong_from:.3f}"

@@ -141,6 +141,11 @@ MOCK_BATCH_SEED = env_int("MOCK_BATCH_SEED", 0)
 MOCK_BATCH_LATENCY = env_float("MOCK_BATCH_LATENCY", 0.0, minimum=0.0)
 MOCK_BATCH_EXPIRE = bool(env_bool("MOCK_BATCH_EXPIRE", False))
 MOCK_BATCH_ENQUEUED_TOKEN_LIMIT = env_int("MOCK_BATCH_ENQUEUED_TOKEN_LIMIT", None, minimum=1)
+MOCK_BATCH_ENQUEUED_REQUEST_LIMIT = env_int("MOCK_BATCH_ENQUEUED_REQUEST_LIMIT", None, minimum=1)
+# Record and replay (core/mock_openai/cassettes.py): OpenAI's answers recorded once, replayed by the mock.
+OPENAI_RECORD_CASSETTES_DIR = env_str("OPENAI_RECORD_CASSETTES_DIR", "") or None
+MOCK_OPENAI_CASSETTES_DIR = env_str("MOCK_OPENAI_CASSETTES_DIR", "") or None
+MOCK_OPENAI_CASSETTES_STRICT = bool(env_bool("MOCK_OPENAI_CASSETTES_STRICT", False))
 
 # --- Pipeline ---------------------------------------------------------------------------------------
 BATCH_WORK_DIR = Path(env_str("BATCH_WORK_DIR", str(DATA_DIR / "batch_files"))).expanduser()
@@ -167,6 +172,7 @@ BATCH_MAX_REQUESTS = {
     "cv_embedding": env_int("BATCH_MAX_REQUESTS_CV_EMBEDDING", 50_000, minimum=1),
     "job_embedding": env_int("BATCH_MAX_REQUESTS_JOB_EMBEDDING", 50_000, minimum=1),
     "explanation": env_int("BATCH_MAX_REQUESTS_EXPLANATION", 50_000, minimum=1),
+    "candidate_explanation": env_int("BATCH_MAX_REQUESTS_CANDIDATE_EXPLANATION", 50_000, minimum=1),
 }
 # The organisation's enqueued-token limit per model; batches are cut to stay under it (None = no limit).
 BATCH_ENQUEUED_TOKEN_BUDGET = env_int("BATCH_ENQUEUED_TOKEN_BUDGET", None, minimum=1)

@@ -12,9 +12,13 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.db.models import Count
 from django.urls import reverse
 
+from core.admin import display
+from core.admin.batches import ITEMS_PER_PAGE
 from core.admin.display import money
+from core.admin.item_pages import STATUS_ORDER
 from core.batches.poll import poll_open_batches
 from core.batches.submit import submit_pending
 from core.models import (
@@ -29,7 +33,9 @@ from core.models import (
     ParseStatus,
     Prediction,
 )
+from core.operations.score_bands import calibrate, current_bands
 from core.selectors.batches import summarize_batches
+from core.selectors.match_labels import band_ranges
 from core.services.batch_service import BatchService
 from core.workflow.runner import run_pipeline
 from tests.admin_helpers import matched_and_explained, parse_batch_with_given_up_rows
@@ -75,6 +81,32 @@ def test_every_model_is_registered_and_read_only(admin_client, model):
 def test_the_admin_index_links_to_the_dashboard(admin_client):
     page = admin_client.get(reverse("admin:index"))
     assert f'href="{reverse("recruit-dashboard")}"' in text(page)
+    # No "View site" link: there is no public site, "/" is a 404.
+    assert "View site" not in text(page)
+
+
+def test_staff_who_may_not_view_batches_get_no_dashboard_link(client):
+    from tests.admin_helpers import PASSWORD, staff_user
+
+    staff_user("clerk", superuser=False)
+    client.login(username="clerk", password=PASSWORD)
+    page = client.get(reverse("admin:index"))
+    assert page.status_code == 200 and reverse("recruit-dashboard") not in text(page)
+
+
+def test_cancel_from_the_list_asks_first(admin_client):
+    for n in range(2):
+        make_cv(n)
+    [batch] = submit_pending("cv_parse", mock_service(latency=3600))
+    data = {"action": "cancel_batches", "_selected_action": [batch.pk]}
+    asked = admin_client.post(changelist(BatchJob), data)
+    assert asked.status_code == 200 and "Cancel this batch?" in text(asked)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.VALIDATING
+    done = admin_client.post(changelist(BatchJob), {**data, "confirmed": "yes"}, follow=True)
+    batch.refresh_from_db()
+    assert batch.status in (BatchStatus.CANCELLING, BatchStatus.CANCELLED)
+    assert messages_of(done)[0].startswith(f"{batch}: now ")
 
 
 # --- BatchJob ------------------------------------------------------------------------------------
@@ -83,9 +115,11 @@ def test_batch_list_shows_status_badge_progress_cost_and_filters(admin_client):
     page = admin_client.get(changelist(BatchJob))
     html = text(page)
     assert batch.provider_batch_id in html
-    assert 'class="rc-badge rc-ok" data-status="completed">Completed<' in html
+    # A completed batch with failed requests does not wear the green "Completed" badge.
+    assert f'class="rc-badge rc-warn" data-status="expired">Completed, {batch.failed} failed<' in html
     assert f'<span class="rc-progress-text">{batch.completed} / {batch.failed} / {batch.total}</span>' in html
     assert money(batch.estimated_cost) in html
+    assert display.size(batch.input_bytes) in html and "KB" in display.size(batch.input_bytes)
     for name in ("kind", "status", "backend"):
         assert f"?{name}__exact=" in html
     assert batch.provider_batch_id in text(admin_client.get(changelist(BatchJob) + "?kind__exact=cv_parse"))
@@ -237,17 +271,28 @@ def test_poll_now_completes_and_ingests_an_open_batch(admin_client):
     response = admin_client.post(operate(batch, "poll_now"), follow=True)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.COMPLETED and batch.ingested_at is not None
-    assert messages_of(response)[0].startswith(f"{batch}: completed; ingested 4 succeeded")
+    # One message: the batch this poll finished is not also reported as "already ingested".
+    [message] = messages_of(response)
+    assert message.startswith(f"{batch}: completed; ingested 4 succeeded")
     assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.PARSED}
     again = admin_client.post(operate(batch, "poll_now"), follow=True)
-    assert "already ingested" in messages_of(again)[0]
+    assert messages_of(again) == [f"Already ingested, nothing to poll: {batch.provider_batch_id}"]
 
 
 def test_cancel_then_poll_returns_the_rows_to_pending(admin_client):
     for n in range(3):
         make_cv(n)
     [batch] = submit_pending("cv_parse", mock_service(latency=3600))
-    response = admin_client.post(operate(batch, "cancel_batches"), follow=True)
+    confirmation = admin_client.post(operate(batch, "cancel_batches"))
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.VALIDATING, "nothing is cancelled before the operator confirms"
+    assert confirmation.status_code == 200 and "Cancel this batch?" in text(confirmation)
+    assert batch.provider_batch_id in text(confirmation) and 'name="confirmed" value="yes"' in text(confirmation)
+    response = admin_client.post(
+        operate(batch, "cancel_batches"),
+        {"confirmed": "yes", "action": "cancel_batches", "_selected_action": [batch.pk]},
+        follow=True,
+    )
     batch.refresh_from_db()
     assert batch.status in (BatchStatus.CANCELLING, BatchStatus.CANCELLED)
     assert f"{batch}: now {batch.status}" in messages_of(response)[0]
@@ -269,6 +314,7 @@ def test_reingest_is_idempotent(admin_client):
     items_before = list(batch.items.order_by("pk").values_list("status", "error_code"))
     response = admin_client.post(operate(batch, "reingest"), follow=True)
     assert messages_of(response) == [f"{batch}: nothing new to apply, every result was already ingested"]
+    assert [message.level_tag for message in response.context["messages"]] == ["info"]  # no green tick
     assert list(CV.objects.order_by("pk").values_list("parse_status", "parse_attempts", "parsed")) == before
     assert list(batch.items.order_by("pk").values_list("status", "error_code")) == items_before
     batch.refresh_from_db()
@@ -308,6 +354,10 @@ def test_cv_list_shows_resume_name_email_statuses_and_best_match(admin_client):
     html = text(admin_client.get(changelist(CV)))
     assert cv.parsed["basics"]["name"] in html and cv.parsed["basics"]["email"] in html
     assert change(best.job) in html and f"{best.score:.3f}" in html
+    failed = CV.objects.create(source_name="broken.txt", raw_text="x", parse_status="failed",
+                               parse_error="model refused: cannot read this CV")
+    assert "model refused: cannot read this CV" in text(admin_client.get(changelist(CV)))
+    failed.delete()
     found = text(admin_client.get(changelist(CV) + "?q=" + cv.parsed["basics"]["name"].split()[0]))
     assert cv.parsed["basics"]["email"] in found
     assert cv.parsed["basics"]["email"] not in text(admin_client.get(changelist(CV) + "?parse_status__exact=failed"))
@@ -372,20 +422,41 @@ def test_prediction_filters_by_job_score_and_explanation(admin_client):
         page = admin_client.get(changelist(Prediction) + "?" + query)
         shown = {prediction.job_id for prediction in page.context["cl"].result_list}
         assert shown == {job.pk}
-    high = admin_client.get(changelist(Prediction) + "?score=0.4-0.6").context["cl"].result_list
-    assert high and all(0.4 <= prediction.score < 0.6 for prediction in high)
+    title = admin_client.get(changelist(Prediction) + "?job=engineer 0").context["cl"].result_list
+    assert {prediction.job_id for prediction in title} == {job.pk}
+    bands = calibrate("mock")
+    for band, (low, high, _label) in band_ranges(bands).items():
+        listed = admin_client.get(changelist(Prediction) + f"?band={band}").context["cl"].result_list
+        assert all((low is None or p.score >= low) and (high is None or p.score < high) for p in listed), band
+    listed = admin_client.get(changelist(Prediction) + "?band=strong").context["cl"].result_list
+    assert listed, "the strong band is never empty: it is the top tenth of best matches"
     done = admin_client.get(changelist(Prediction) + "?explanation_status__exact=done").context["cl"].result_list
     assert done and {prediction.explanation_status for prediction in done} == {ExplanationStatus.DONE}
     assert set(done) == set(Prediction.objects.filter(explanation_status="done"))
 
 
-def test_job_detail_ranks_its_candidates(admin_client):
-    matched_and_explained()
+def test_job_detail_ranks_every_embedded_cv_and_explains_the_top_on_request(admin_client, settings):
+    settings.MATCH_TOP_K = 1  # each CV keeps one prediction: the job page must not depend on them
+    matched_and_explained(cvs=4, jobs=3)
     job = Job.objects.get(external_id="JOB-0")
     page = admin_client.get(change(job))
-    scores = [prediction.score for prediction in page.context["top_predictions"]]
-    assert scores == sorted(scores, reverse=True) and scores
-    assert f"?job={job.pk}" in text(page)
+    rows = page.context["candidates"]
+    assert len(rows) == CV.objects.exclude(embedding=None).count() == 4
+    scores = [row.candidate.score for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    html = text(page)
+    assert html.index('id="top-candidates"') < html.index('id="job_form"')
+    assert f"?job={job.pk}" in html and rows[0].candidate.name in html
+    assert {row.explanation_state for row in rows} == {"not requested"}
+    response = admin_client.post(reverse("admin:core_job_operate", args=[job.pk, "explain_candidates"]), follow=True)
+    assert "candidate explanation(s) will be sent with the next batch" in text(response)
+    run_pipeline(mock_service())
+    rows = admin_client.get(change(job)).context["candidates"]
+    top = settings.EXPLAIN_TOP_N
+    assert [row.explanation_state for row in rows] == ["done"] * top + ["not requested"] * (4 - top)
+    filtered = admin_client.get(change(job) + "?skills=Python,Django&min_score=abc").context
+    assert all({"python", "django"} <= {s.lower() for s in row.candidate.skills} for row in filtered["candidates"])
+    assert [str(m) for m in filtered["messages"]] == ["Candidate filter ignored: minimum score 'abc' is not a number."]
 
 
 # --- dashboard --------------------------------------------------------------------------------------
@@ -421,12 +492,51 @@ def test_dashboard_counts_and_spend(admin_client):
     assert listed.result_count == CV.objects.filter(parse_status="failed").count()
     # Offline: no stylesheet, script or font from another host.
     assert not re.search(r'(src|href)="(https?:)?//', html)
+    # Attention first: the rows that gave up are counted and the batch's failures are not recovered.
+    gave_up = CV.objects.filter(parse_status="failed").count()
+    assert page.context["needs_attention"] == gave_up > 0
+    assert f'<strong class="rc-count" id="needs-attention-count">{gave_up}</strong>' in html
+    assert html.index('id="attention"') < html.index('id="progress"')
+    [entry] = page.context["batch_failures"]
+    assert (entry.batch.pk, entry.gave_up, entry.recovered) == (batch.pk, gave_up, False)
+
+
+def test_dashboard_shows_failures_that_were_retried_as_recovered(admin_client, settings):
+    batch = parse_batch_with_given_up_rows()
+    admin_client.post(operate(batch, "retry_failed_items"))
+    settings.MAX_ATTEMPTS = 3
+    run_pipeline(mock_service())
+    assert not CV.objects.filter(parse_status="failed").exists()
+    page = admin_client.get(reverse("recruit-dashboard"))
+    entry = next(entry for entry in page.context["batch_failures"] if entry.batch.pk == batch.pk)
+    assert entry.recovered and entry.retried_in and all(later.pk > batch.pk for later in entry.retried_in)
+    assert page.context["needs_attention"] == 0
+    html = text(page)
+    assert 'data-status="recovered">recovered</span>' in html and "retried in" in html
+
+
+def test_predictions_below_the_explained_top_n_are_not_requested_not_pending(admin_client, settings):
+    settings.EXPLAIN_TOP_N = 1
+    matched_and_explained(cvs=2, jobs=3)
+    page = admin_client.get(changelist(Prediction))
+    html = text(page)
+    assert html.count('data-status="not requested"') == Prediction.objects.filter(rank__gt=1).count() > 0
+    assert 'data-status="pending"' not in html
+    # Listed best first, each labelled from its evidence.
+    scores = [prediction.score for prediction in page.context["cl"].result_list]
+    assert scores == sorted(scores, reverse=True)
+    assert html.count('data-label="') == len(scores)
+    cv = CV.objects.filter(predictions__rank=2).first()
+    assert 'data-status="not requested"' in text(admin_client.get(change(cv)))
+    dashboard = admin_client.get(reverse("recruit-dashboard")).context["row_charts"]
+    chart = {bar.label: bar.value for c in dashboard for bar in c.bars if c.title.startswith("Predictions")}
+    assert chart["not requested"] == Prediction.objects.filter(rank__gt=1).count() and chart["Pending"] == 0
 
 
 # --- no query per row ----------------------------------------------------------------------------------
 def _list_urls() -> list[str]:
     urls = [changelist(model) for model in CORE_MODELS]
-    urls += [changelist(Prediction) + "?score=0.0-&explanation_status__exact=done", changelist(CV) + "?q=Weber"]
+    urls += [changelist(Prediction) + "?band=weak&explanation_status__exact=done", changelist(CV) + "?q=Weber"]
     return urls
 
 
@@ -434,6 +544,8 @@ def _queries_per_page(client, django_assert_max_num_queries) -> dict[str, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    # The score bands are recalibrated once per match run, by the first page that needs them: not per row.
+    current_bands()
     counts = {}
     for url in _list_urls():
         with django_assert_max_num_queries(MAX_LIST_QUERIES), CaptureQueriesContext(connection) as captured:
@@ -442,7 +554,9 @@ def _queries_per_page(client, django_assert_max_num_queries) -> dict[str, int]:
     return counts
 
 
-MAX_LIST_QUERIES = 10
+# The job list's candidate counts add one search statement for the page (with its index settings, in a
+# savepoint): 12 at most, whatever the number of rows.
+MAX_LIST_QUERIES = 12
 
 
 def test_change_lists_run_the_same_few_queries_however_many_rows(admin_client, django_assert_max_num_queries):
@@ -469,10 +583,20 @@ def test_detail_pages_run_the_same_few_queries_however_many_items_or_matches(adm
             assert admin_client.get(url).status_code == 200
         return len(captured)
 
+    def batch_page_queries(batch: BatchJob) -> int:
+        """Queries of the batch's first page, less one per item status the page spans beyond the first
+        (each status is one index range, core/admin/item_pages.py): what must not grow with the batch."""
+        counts = dict(batch.items.order_by().values_list("status").annotate(n=Count("pk")))
+        spanned, shown = 0, 0
+        for status in STATUS_ORDER:
+            if counts.get(status) and shown < ITEMS_PER_PAGE:
+                spanned, shown = spanned + 1, shown + counts[status]
+        return queries(change(batch)) - max(spanned - 1, 0)
+
     small = parse_batch_with_given_up_rows(cvs=4)
     matched_and_explained(cvs=1, jobs=2)
     few = CV.objects.get(source_name="cv-100.txt")
-    counts_small = (queries(change(small)), queries(change(few)))
+    counts_small = (batch_page_queries(small), queries(change(few)))
 
     large = parse_batch_with_given_up_rows(cvs=70, first=1000)
     for n in range(10, 22):
@@ -481,5 +605,5 @@ def test_detail_pages_run_the_same_few_queries_however_many_items_or_matches(adm
     run_pipeline(mock_service())
     many = CV.objects.get(source_name="cv-2000.txt")
     assert large.items.count() > 50 and many.predictions.count() > few.predictions.count()
-    assert (queries(change(large)), queries(change(many))) == counts_small
+    assert (batch_page_queries(large), queries(change(many))) == counts_small
     assert max(counts_small) <= 16

@@ -14,7 +14,8 @@ import pytest
 from django.db import connections
 from playwright import sync_api
 
-from core.models import CV, BatchItem, ItemStatus, ParseStatus, Prediction
+from core.admin import display
+from core.models import CV, BatchItem, BatchJob, BatchStatus, ItemStatus, Job, ParseStatus, Prediction
 from tests.admin_helpers import (
     PASSWORD,
     build_world,
@@ -47,7 +48,8 @@ def page(live_server, monkeypatch, tmp_path):
     executable = chromium_path()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=live_server.url)
+        # A 1366 x 768 laptop: every list and the job page must fit it without horizontal scrolling.
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server.url)
         context.set_default_timeout(15_000)
         page = context.new_page()
         try:
@@ -90,6 +92,7 @@ def test_operator_opens_the_dashboard_and_retries_a_batchs_failed_items(page, tm
     expect(page.locator("#backend")).to_contain_text("mock")
     expect(page.locator("#stat-requests")).to_have_text(str(batch.total))
     expect(page.locator("#stat-failed")).to_have_text(str(failed_items))
+    expect(page.locator("#needs-attention-count")).to_have_text(str(given_up))
     parse_chart = page.locator(".rc-chart", has_text="CVs by parse status")
     expect(parse_chart.locator(".rc-bar-row[data-label=Failed] .rc-bar-value")).to_have_text(str(given_up))
     expect(page.locator("#spend")).to_contain_text("synchronous prices")
@@ -98,8 +101,8 @@ def test_operator_opens_the_dashboard_and_retries_a_batchs_failed_items(page, tm
 
     # The batch list: status badge and progress of completed / failed / total.
     page.goto("/admin/core/batchjob/")
-    row = page.locator("#result_list tbody tr", has_text=batch.provider_batch_id)
-    expect(row.locator(".rc-badge")).to_have_text("Completed")
+    row = page.locator("#result_list tbody tr", has_text=display.short_id(batch.provider_batch_id))
+    expect(row.locator(".rc-badge")).to_have_text(f"Completed, {batch.failed} failed")
     expect(row.locator(".rc-progress-text")).to_have_text(f"{batch.completed} / {batch.failed} / {batch.total}")
     expect(page.locator("#changelist-filter")).to_contain_text("By kind")
     snap(page, tmp_path, "batch_list")
@@ -178,3 +181,92 @@ def test_an_anonymous_visitor_sees_only_the_login_page(page, tmp_path):
             assert value not in content, (url, value)
         if index in (0, 1, len(urls) - 1):
             snap(page, tmp_path, f"anonymous_{index}")
+
+
+def overflow(page) -> dict:
+    """How far the page, and the change list's table inside its scrolling box, run past the window."""
+    return page.evaluate(
+        """() => {
+            const table = document.querySelector('#result_list');
+            const box = table && table.closest('.results');
+            return {
+                page: document.documentElement.scrollWidth - window.innerWidth,
+                table: table && box ? table.scrollWidth - box.clientWidth : 0,
+            };
+        }"""
+    )
+
+
+def test_every_list_and_the_job_page_fit_a_1366_pixel_screen(page, tmp_path):
+    build_world()
+    expect = sync_api.expect
+    log_in(page)
+    for url in [
+        "/admin/core/batchjob/",
+        "/admin/core/batchitem/",
+        "/admin/core/cv/",
+        "/admin/core/job/",
+        "/admin/core/prediction/",
+        "/admin/dashboard/",
+        "/admin/",
+    ]:
+        page.goto(url)
+        expect(page.locator("#content")).to_be_visible()
+        snap(page, tmp_path, url.strip("/").replace("/", "_") or "index")
+        assert max(overflow(page).values()) <= 0, (url, overflow(page))
+    # The index's dashboard link reads as a line, not one letter per line.
+    page.goto("/admin/")
+    link = page.locator("#recruit-dashboard-link a")
+    assert link.bounding_box()["width"] > 60
+    expect(page.locator("a", has_text="View site")).to_have_count(0)
+
+
+def test_recruiter_reads_a_jobs_best_candidates_with_labels_and_asks_for_explanations(page, tmp_path, settings):
+    settings.MATCH_TOP_K = 1  # CVs keep only their own best job: the job page must still rank them all
+    matched_and_explained(cvs=5, jobs=3)
+    job = Job.objects.get(external_id="JOB-0")
+    expect = sync_api.expect
+    log_in(page)
+
+    page.goto("/admin/core/job/")
+    row = page.locator("#result_list tbody tr", has_text=job.title)
+    expect(row.locator(".field-top_score")).not_to_have_text("-")
+    page.goto(f"/admin/core/job/{job.pk}/change/")
+    candidates = page.locator("#top-candidates tr.rc-candidate")
+    expect(candidates).to_have_count(CV.objects.exclude(embedding=None).count())
+    scores = [float(score) for score in candidates.evaluate_all("rows => rows.map(r => r.dataset.score)")]
+    assert scores == sorted(scores, reverse=True)
+    labels = candidates.locator("[data-label]").evaluate_all("spans => spans.map(s => s.dataset.label)")
+    assert labels and set(labels) <= {"strong", "good", "fair", "weak"}
+    expect(candidates.first.locator("[data-status]")).to_have_text("not requested")
+    assert max(overflow(page).values()) <= 0, overflow(page)
+    snap(page, tmp_path, "job_page")
+
+    page.click("#operations button:has-text('Explain the top')")
+    expect(page.locator(".messagelist .success")).to_contain_text("will be sent with the next batch")
+    expect(candidates.first.locator("[data-status]")).to_have_text("pending")
+
+    page.fill("#candidate-filters input[name=skills]", "Python, Django")
+    page.click("#candidate-filters button")
+    expect(page).to_have_url(re.compile(r"skills=Python"))
+    for skills in page.locator("#top-candidates tr.rc-candidate .rc-skills").all_inner_texts():
+        assert {"python", "django"} <= {skill.strip().lower() for skill in skills.split(",")}
+
+
+def test_cancel_asks_for_confirmation_first(page, tmp_path):
+    from core.batches.submit import submit_pending
+    from tests.pipeline_helpers import make_cv, mock_service
+
+    for n in range(2):
+        make_cv(n)
+    [batch] = submit_pending("cv_parse", mock_service(latency=3600))
+    expect = sync_api.expect
+    log_in(page)
+    page.goto(f"/admin/core/batchjob/{batch.pk}/change/")
+    page.click("#operations button:has-text('Cancel')")
+    expect(page.locator("h1")).to_have_text("Cancel this batch?")
+    expect(page.locator("#content-main")).to_contain_text(batch.provider_batch_id)
+    snap(page, tmp_path, "cancel_confirmation")
+    assert BatchJob.objects.get(pk=batch.pk).status == BatchStatus.VALIDATING
+    page.click("#confirm-operation")
+    expect(page.locator(".messagelist .success")).to_contain_text("now cancel")

@@ -252,7 +252,7 @@ class TestRetryFailed:
 
         out = run("retry_failed")
         assert "job_embedding: 1 row(s) back to pending" in out and "cv_parse: 0 row(s)" in out
-        assert set(out.split(":")[0] for out in out.splitlines()[:4]) == set(BatchKind.values)
+        assert set(out.split(":")[0] for out in out.splitlines()[:5]) == set(BatchKind.values)
         assert run("retry_failed").splitlines()[-1] == "nothing to retry: no row has failed for good"
 
     def test_explanations_too(self):

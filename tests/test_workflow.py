@@ -18,7 +18,7 @@ from core.selectors.progress import pending_counts, stage_progress
 from core.workflow import steps
 from tests.pipeline_helpers import embedded_cv, embedded_job, make_cv, make_job, mock_service, unit_vector
 
-PIPELINE_ORDER = ["cv_parse", "cv_embedding", "job_embedding", "explanation"]
+PIPELINE_ORDER = ["cv_parse", "cv_embedding", "job_embedding", "explanation", "candidate_explanation"]
 
 
 def _status_field(spec) -> models.Field:
@@ -26,7 +26,7 @@ def _status_field(spec) -> models.Field:
 
 
 class TestRegistry:
-    def test_the_four_kinds_are_registered_in_pipeline_order(self):
+    def test_the_kinds_are_registered_in_pipeline_order(self):
         assert list(all_kinds()) == PIPELINE_ORDER
         assert [spec.kind for spec in all_kinds().values()] == PIPELINE_ORDER
         assert list(domain.BatchKind.values) == PIPELINE_ORDER
@@ -52,14 +52,19 @@ class TestRegistry:
     def test_per_stage_lists_come_from_the_registry(self):
         assert list(pending_counts()) == PIPELINE_ORDER
         labels = [stage.name for stage in stage_progress()]
-        assert labels == ["parse CVs", "embed CVs", "embed jobs", "match CVs", "explain matches"]
+        assert labels == ["parse CVs", "embed CVs", "embed jobs", "match CVs", "explain matches", "explain candidates"]
 
     def test_every_kind_builds_its_request_for_the_model_its_batch_records(self, settings):
         settings.CHAT_MODEL = "gpt-4.1-mini"
         settings.EMBEDDING_MODEL = "text-embedding-3-large"
         cv = CV(pk=1, source_name="a.txt", raw_text="Ada Lovelace\nPython", parsed={"basics": {"name": "Ada"}})
         job = domain.Job(pk=2, title="Engineer", skills=["Python"])
-        rows = {"cv": cv, "job": job, "prediction": Prediction(pk=3, cv=cv, job=job, score=0.5, rank=1)}
+        rows = {
+            "cv": cv,
+            "job": job,
+            "prediction": Prediction(pk=3, cv=cv, job=job, score=0.5, rank=1),
+            "candidate": domain.CandidateExplanation(pk=4, cv=cv, job=job, score=0.5),
+        }
         for spec in all_kinds().values():
             assert spec.build_body(rows[spec.item_field])["model"] == spec.model_name(), spec.kind
 

@@ -81,7 +81,9 @@ class RecruitModelAdmin(admin.ModelAdmin):
         if not queryset.exists():
             raise Http404(f"no {self.opts.verbose_name} with id {object_id}")
         func, _name, _description = actions[operation]
-        func(self, request, queryset)
+        response = func(self, request, queryset)
+        if response is not None:  # an intermediate page: a confirmation that posts back here
+            return response
         info = self.opts.app_label, self.opts.model_name
         return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[object_id]))
 

@@ -8,9 +8,11 @@ import openai
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, TextField
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -27,6 +29,19 @@ from core.services.batch_service import BatchService
 from core.services.provider_errors import provider_error_message
 
 ITEMS_PER_PAGE = 50
+# What an item list shows of each item (the row it served is named by ``with_row_names``).
+ITEM_COLUMNS = (
+    "custom_id",
+    "status",
+    "attempt",
+    "error_code",
+    "error_message",
+    "finished_at",
+    "cv",
+    "job",
+    "prediction",
+    "candidate",
+)
 ERRORS_SHOWN = 200
 OUR_TIMESTAMPS = {
     "created_at": "created here",
@@ -38,8 +53,20 @@ OUR_TIMESTAMPS = {
 # Provider timestamps have whole seconds, ours microseconds: events in the same second are shown in
 # the order they must have happened.
 TIMELINE_ORDER = [
-    "created here", "created", "submitted", "in progress", "finalizing", "cancelling", "completed", "failed",
-    "expired", "cancelled", "reached a final status", "last polled", "results ingested", "expires",
+    "created here",
+    "created",
+    "submitted",
+    "in progress",
+    "finalizing",
+    "cancelling",
+    "completed",
+    "failed",
+    "expired",
+    "cancelled",
+    "reached a final status",
+    "last polled",
+    "results ingested",
+    "expires",
 ]
 
 
@@ -64,18 +91,9 @@ def timeline(batch: BatchJob) -> list[dict]:
 
 @admin.register(BatchJob)
 class BatchJobAdmin(RecruitModelAdmin):
-    list_display = [
-        "provider_batch_id",
-        "kind",
-        "backend",
-        "status_badge",
-        "progress",
-        "model",
-        "created_at",
-        "completed_at",
-        "age",
-        "cost",
-    ]
+    # Eight narrow columns: the whole list fits a 1366 px screen (tests/test_admin_browser.py).
+    list_display = ["batch_name", "status_badge", "progress", "created", "duration", "size", "cost"]
+    list_display_links = ["batch_name"]
     list_filter = ["kind", "status", "backend"]
     search_fields = ["=provider_batch_id", "=input_file_id", "=output_file_id", "=error_file_id"]
     date_hierarchy = "created_at"
@@ -88,8 +106,12 @@ class BatchJobAdmin(RecruitModelAdmin):
         "reingest": "Re-ingest",
     }
     # Each action is one of the operations in core.operations.batches, which says when it applies.
-    operation_names = {"poll_now": "poll", "cancel_batches": "cancel", "retry_failed_items": "retry_failed",
-                       "reingest": "reingest"}
+    operation_names = {
+        "poll_now": "poll",
+        "cancel_batches": "cancel",
+        "retry_failed_items": "retry_failed",
+        "reingest": "reingest",
+    }
     readonly_fields = ["status_badge", "progress", "cost", "age"]
     fieldsets = [
         (None, {"fields": ["provider_batch_id", "kind", "backend", "endpoint", "model", "status_badge", "progress"]}),
@@ -103,19 +125,45 @@ class BatchJobAdmin(RecruitModelAdmin):
         # The JSON columns can be large (thousands of validation errors) and no column shows them.
         return queryset.defer("errors", "metadata", "provider_timestamps")
 
+    @admin.display(description="batch", ordering="pk")
+    def batch_name(self, obj):
+        return format_html(
+            '<span class="rc-batch-id" title="{}">{}</span><br><span class="rc-quiet">{} · {} · {}</span>',
+            obj.provider_batch_id,
+            display.short_id(obj.provider_batch_id),
+            obj.get_kind_display(),
+            obj.get_backend_display(),
+            obj.model,
+        )
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        if obj.lost_at:
-            return display.badge("failed", "Lost")
-        status = display.badge(obj.status, obj.get_status_display())
-        if obj.poll_failures:
-            errors = f"{obj.poll_failures} poll error{pluralize(obj.poll_failures)}"
-            return format_html("{} {}", status, display.badge("expired", errors))
-        return status
+        return display.batch_status(obj)
 
     @admin.display(description="completed / failed / total")
     def progress(self, obj):
         return display.progress_bar(obj.completed, obj.failed, obj.total)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return format_html(
+            '<span class="rc-nowrap">{}</span><br><span class="rc-quiet">{} ago</span>',
+            obj.created_at.strftime("%Y-%m-%d %H:%M"),
+            display.age(obj.created_at),
+        )
+
+    @admin.display(description="took", ordering="completed_at")
+    def duration(self, obj):
+        return display.age(obj.created_at, obj.completed_at) if obj.completed_at else "running"
+
+    @admin.display(description="input", ordering="input_bytes")
+    def size(self, obj):
+        tokens = obj.input_tokens if obj.input_tokens is not None else obj.estimated_input_tokens
+        return format_html(
+            '<span class="rc-nowrap">{}</span><br><span class="rc-quiet rc-nowrap">{} tokens</span>',
+            display.size(obj.input_bytes),
+            display.quantity(tokens),
+        )
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj):
@@ -146,10 +194,7 @@ class BatchJobAdmin(RecruitModelAdmin):
         status_filter = request.GET.get("items_status")
         if status_filter not in ItemStatus.values:
             status_filter = ""
-        items = batch.items.select_related("cv", "job", "prediction").only(
-            "batch", "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-            "cv", "cv__source_name", "job", "job__title", "prediction", "prediction__rank",
-        )
+        items = with_row_names(batch.items.only("batch", *ITEM_COLUMNS))
         statuses = [status_filter] if status_filter else STATUS_ORDER
         page = Paginator(FailedFirstItems(items, counts, statuses), ITEMS_PER_PAGE).get_page(
             request.GET.get("items_page")
@@ -163,8 +208,11 @@ class BatchJobAdmin(RecruitModelAdmin):
             "items_status": status_filter,
             "item_counts": [(status, ItemStatus(status).label, counts[status]) for status in STATUS_ORDER],
             "downloads": [
-                {"which": which, "file_id": getattr(batch, field),
-                 "url": reverse("admin:core_batchjob_download", args=[batch.pk, which])}
+                {
+                    "which": which,
+                    "file_id": getattr(batch, field),
+                    "url": reverse("admin:core_batchjob_download", args=[batch.pk, which]),
+                }
                 for which, field in FILE_FIELDS.items()
                 if getattr(batch, field)
             ],
@@ -190,6 +238,8 @@ class BatchJobAdmin(RecruitModelAdmin):
 
     @admin.action(description="Poll now (and ingest if finished)", permissions=["operate"])
     def poll_now(self, request, queryset):
+        # Read before polling: a batch this poll finishes and ingests was not "already ingested".
+        already = list(queryset.filter(ingested_at__isnull=False).values_list("provider_batch_id", flat=True)[:20])
         for batch in queryset.filter(ingested_at__isnull=True).order_by("pk"):
             ok, report = self._call_provider(request, batch, "poll", operations.poll_now)
             if not ok:
@@ -203,10 +253,13 @@ class BatchJobAdmin(RecruitModelAdmin):
                 level = messages.INFO
             self._audit(request, batch, "poll now", outcome)
             self.message_user(request, f"{batch}: {outcome}", level)
-        self._skipped(request, queryset.filter(ingested_at__isnull=False), "already ingested, nothing to poll")
+        if already:
+            self.message_user(request, f"Already ingested, nothing to poll: {', '.join(already)}", messages.INFO)
 
     @admin.action(description="Cancel", permissions=["operate"])
     def cancel_batches(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            return self._confirm_cancel(request, queryset)
         for batch in self._applicable(request, queryset, "cancel", messages.INFO):
             ok, batch = self._call_provider(request, batch, "cancel", operations.cancel)
             if not ok:
@@ -214,6 +267,33 @@ class BatchJobAdmin(RecruitModelAdmin):
             outcome = f"now {batch.status}; unfinished items go back to pending when it is ingested"
             self._audit(request, batch, "cancel", outcome)
             self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS)
+
+    def _confirm_cancel(self, request, queryset):
+        """A cancelled batch cannot be resumed: its unfinished requests are sent again in a new batch,
+        which starts its 24 hours over. So Cancel asks first, naming what would be given up."""
+        batches = [batch for batch in queryset.order_by("pk") if operations.refusal("cancel", batch) is None]
+        if not batches:
+            for batch in queryset.order_by("pk"):
+                self.message_user(request, f"{batch}: {operations.refusal('cancel', batch)}", messages.INFO)
+            return None
+        for batch in batches:
+            batch.age = display.age(batch.created_at)
+        single = len(batches) == 1
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel this batch?" if single else f"Cancel these {len(batches)} batches?",
+            "question": "The provider will stop working on:",
+            "consequence": "Finished results are kept; unfinished requests go back to pending and are sent in a "
+            "new batch, which takes up to 24 hours again.",
+            "batches": batches,
+            "action": "cancel_batches",
+            "confirm_label": "Yes, cancel" if single else f"Yes, cancel {len(batches)} batches",
+            "back_url": reverse("admin:core_batchjob_change", args=[batches[0].pk])
+            if single
+            else reverse("admin:core_batchjob_changelist"),
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/core/confirm_operation.html", context)
 
     @admin.action(description="Retry failed items", permissions=["operate"])
     def retry_failed_items(self, request, queryset):
@@ -242,7 +322,7 @@ class BatchJobAdmin(RecruitModelAdmin):
                 else "nothing new to apply, every result was already ingested"
             )
             self._audit(request, batch, "re-ingest", outcome)
-            self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS)
+            self.message_user(request, f"{batch}: {outcome}", messages.SUCCESS if report.applied else messages.INFO)
 
     def _applicable(self, request, queryset, operation: str, refused_level: int):
         """The selected batches ``operation`` applies to; each of the others gets a message saying why not."""
@@ -253,15 +333,32 @@ class BatchJobAdmin(RecruitModelAdmin):
             else:
                 self.message_user(request, f"{batch}: {refusal}", refused_level)
 
-    def _skipped(self, request, queryset, why: str) -> None:
-        ids = list(queryset.values_list("provider_batch_id", flat=True)[:20])
-        if ids:
-            self.message_user(request, f"{', '.join(ids)}: {why}", messages.INFO)
+
+def _cv_name(path: str):
+    """The candidate's name (else the file name) of the CV at ``path``, in SQL."""
+    return Coalesce(
+        KeyTextTransform("name", KeyTransform("basics", f"{path}__parsed")),
+        F(f"{path}__source_name"),
+        output_field=TextField(),
+    )
+
+
+def with_row_names(items):
+    """Items with what each served named in the same query: a CV's name, a job's title, a match's both."""
+    return items.annotate(
+        cv_name=_cv_name("cv"),
+        job_title=F("job__title"),
+        match_cv=_cv_name("prediction__cv"),
+        match_job=F("prediction__job__title"),
+        candidate_cv=_cv_name("candidate__cv"),
+        candidate_job=F("candidate__job__title"),
+    )
 
 
 @admin.register(BatchItem)
 class BatchItemAdmin(RecruitModelAdmin):
-    list_display = ["custom_id", "batch_link", "kind", "status_badge", "attempt", "error", "row", "finished_at"]
+    list_display = ["item", "batch_link", "status_badge", "attempt", "error", "row", "finished"]
+    list_display_links = ["item"]
     list_filter = ["status", "batch__kind"]
     # Matched exactly, by get_search_results below; listed so the change list shows its search box.
     search_fields = ["custom_id", "batch__provider_batch_id", "error_code"]
@@ -269,8 +366,15 @@ class BatchItemAdmin(RecruitModelAdmin):
     ordering = ["-pk"]
     readonly_fields = ["batch_link", "status_badge", "row"]
     fields = [
-        "custom_id", "batch_link", "status_badge", "attempt", "error_code", "error_message", "row",
-        "created_at", "finished_at",
+        "custom_id",
+        "batch_link",
+        "status_badge",
+        "attempt",
+        "error_code",
+        "error_message",
+        "row",
+        "created_at",
+        "finished_at",
     ]
 
     def get_search_results(self, request, queryset, search_term):
@@ -283,18 +387,26 @@ class BatchItemAdmin(RecruitModelAdmin):
         return queryset.filter(Q(custom_id=term) | Q(error_code=term)), False
 
     def changelist_queryset(self, queryset):
-        return queryset.select_related("batch").only(
-            "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-            "cv", "job", "prediction", "batch", "batch__provider_batch_id", "batch__kind",
+        return with_row_names(
+            queryset.select_related("batch").only(
+                *ITEM_COLUMNS,
+                "batch",
+                "batch__provider_batch_id",
+                "batch__kind",
+            )
         )
+
+    @admin.display(description="item", ordering="pk")
+    def item(self, obj):
+        return format_html('{}<br><span class="rc-quiet">{}</span>', obj.custom_id, obj.batch.get_kind_display())
 
     @admin.display(description="batch", ordering="batch")
     def batch_link(self, obj):
-        return display.admin_link("batchjob", obj.batch_id, obj.batch.provider_batch_id)
-
-    @admin.display(description="kind")
-    def kind(self, obj):
-        return obj.batch.get_kind_display()
+        return format_html(
+            '<span class="rc-batch-id" title="{}">{}</span>',
+            obj.batch.provider_batch_id,
+            display.admin_link("batchjob", obj.batch_id, display.short_id(obj.batch.provider_batch_id)),
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -303,16 +415,27 @@ class BatchItemAdmin(RecruitModelAdmin):
     @admin.display(description="error")
     def error(self, obj):
         if not obj.error_code and not obj.error_message:
-            return ""
-        return Truncator(f"{obj.error_code}: {obj.error_message}").chars(120)
+            return "-"
+        return format_html(
+            '<span class="rc-error-text">{}</span>', Truncator(f"{obj.error_code}: {obj.error_message}").chars(120)
+        )
 
-    @admin.display(description="row")
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, obj):
+        return obj.finished_at.strftime("%Y-%m-%d %H:%M:%S") if obj.finished_at else "-"
+
+    @admin.display(description="for")
     def row(self, obj):
-        """The CV, job or prediction this request served, linked by id without loading it."""
+        """The CV, job, match or candidate this request served, by name (ids only on the detail page)."""
         if obj.cv_id:
-            return display.admin_link("cv", obj.cv_id, f"CV {obj.cv_id}")
+            return display.admin_link("cv", obj.cv_id, getattr(obj, "cv_name", None) or f"CV {obj.cv_id}")
         if obj.job_id:
-            return display.admin_link("job", obj.job_id, f"job {obj.job_id}")
+            return display.admin_link("job", obj.job_id, getattr(obj, "job_title", None) or f"job {obj.job_id}")
         if obj.prediction_id:
-            return display.admin_link("prediction", obj.prediction_id, f"prediction {obj.prediction_id}")
+            text = f"{obj.match_cv} → {obj.match_job}" if hasattr(obj, "match_cv") else f"match {obj.prediction_id}"
+            return display.admin_link("prediction", obj.prediction_id, text)
+        if obj.candidate_id:
+            if hasattr(obj, "candidate_cv"):
+                return f"{obj.candidate_cv}, candidate for {obj.candidate_job}"
+            return f"candidate {obj.candidate_id}"
         return "-"

@@ -7,11 +7,14 @@ from django.db.models import F, OuterRef, Subquery, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from core.admin import display
 from core.admin.base import RecruitModelAdmin
+from core.admin.batches import ITEM_COLUMNS
 from core.models import CV, Prediction
 from core.operations import rows as operations
+from core.selectors.predictions import explanation_state
 
 HISTORY_SHOWN = 20
 
@@ -37,7 +40,8 @@ class MatchedFilter(admin.SimpleListFilter):
 
 @admin.register(CV)
 class CVAdmin(RecruitModelAdmin):
-    list_display = ["name", "email", "source_name", "parse_badge", "embedding_badge", "best_match", "created_at"]
+    # Five columns that fit a 1366 px screen: who, where in the pipeline, best match, what went wrong, when.
+    list_display = ["name", "pipeline", "best_match", "last_error", "created_at"]
     list_filter = ["parse_status", "embedding_status", MatchedFilter]
     search_fields = ["source_name", "parsed__basics__name", "parsed__basics__email", "=content_hash"]
     date_hierarchy = "created_at"
@@ -48,8 +52,18 @@ class CVAdmin(RecruitModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "email", "source_name", "content_hash", "created_at", "updated_at"]}),
         ("Parse", {"fields": ["parse_badge", "parse_attempts", "parse_error"]}),
-        ("Embedding", {"fields": ["embedding_badge", "embedding_attempts", "embedding_error", "embedding_summary",
-                                  "embedded_at"]}),
+        (
+            "Embedding",
+            {
+                "fields": [
+                    "embedding_badge",
+                    "embedding_attempts",
+                    "embedding_error",
+                    "embedding_summary",
+                    "embedded_at",
+                ]
+            },
+        ),
         ("Matching", {"fields": ["last_matched_at"]}),
     ]
 
@@ -68,7 +82,24 @@ class CVAdmin(RecruitModelAdmin):
 
     @admin.display(description="name", ordering="cv_name")
     def name(self, obj):
-        return getattr(obj, "cv_name", None) or obj.display_name
+        name = getattr(obj, "cv_name", None) or obj.display_name
+        if not hasattr(obj, "cv_email"):
+            return name
+        return format_html(
+            '{}<br><span class="rc-quiet">{} · {}</span>', name, obj.cv_email or "no email", obj.source_name
+        )
+
+    @admin.display(description="parse / embedding", ordering="parse_status")
+    def pipeline(self, obj):
+        return format_html("{} {}", self.parse_badge(obj), self.embedding_badge(obj))
+
+    @admin.display(description="last error")
+    def last_error(self, obj):
+        """The error of the stage that failed last (parse before embedding), cut short; the page has it all."""
+        error = obj.embedding_error or obj.parse_error
+        if not error:
+            return "-"
+        return format_html('<span class="rc-error-text" title="{}">{}</span>', error, Truncator(error).chars(90))
 
     @admin.display(description="email")
     def email(self, obj):
@@ -89,7 +120,7 @@ class CVAdmin(RecruitModelAdmin):
         if getattr(obj, "best_job_id", None) is None:
             return "-"
         return format_html(
-            "{} <span class=\"rc-score\">{}</span>",
+            '{} <span class="rc-score">{}</span>',
             display.admin_link("job", obj.best_job_id, obj.best_job_title),
             f"{obj.best_score:.3f}",
         )
@@ -103,16 +134,33 @@ class CVAdmin(RecruitModelAdmin):
     def detail_context(self, request, obj: CV) -> dict:
         predictions = (
             obj.predictions.select_related("job")
-            .only("cv", "score", "rank", "explanation", "explanation_status", "explanation_error",
-                  "job", "job__title", "job__company", "job__location")
+            .only(
+                "cv",
+                "score",
+                "rank",
+                "explanation",
+                "explanation_status",
+                "explanation_error",
+                "job",
+                "job__title",
+                "job__company",
+                "job__location",
+            )
             .order_by("rank")
         )
         history = (
             obj.batch_items.select_related("batch")
-            .only("cv", "custom_id", "status", "attempt", "error_code", "error_message", "finished_at",
-                  "batch", "batch__provider_batch_id", "batch__kind")
+            .only(
+                *ITEM_COLUMNS,
+                "batch",
+                "batch__provider_batch_id",
+                "batch__kind",
+            )
             .order_by("-pk")[:HISTORY_SHOWN]
         )
+        predictions = list(predictions)
+        for prediction in predictions:
+            prediction.state = explanation_state(prediction)
         return {"cv": obj, "resume": obj.parsed, "predictions": predictions, "history": history}
 
     # --- operations --------------------------------------------------------------------------------

@@ -30,8 +30,10 @@ from core.models import (
     ParseStatus,
     Prediction,
 )
+from core.selectors.attention import failed_rows, recent_batch_failures
 from core.selectors.batches import open_batches, summarize_batches
 from core.selectors.overview import count_by, requests_by_hour, spend_by_kind
+from core.selectors.predictions import NOT_REQUESTED, not_requested
 from core.selectors.progress import stage_progress
 from core.services.batch_service import describe_backend
 
@@ -70,8 +72,13 @@ def status_chart(title: str, queryset, field_name: str, choices: type[TextChoice
     return Chart(
         title,
         [
-            Bar(label, counts[value], f"{counts[value]:,}", display.BADGE_CLASSES.get(value, "muted"),
-                f"{base}?{field_name}__exact={value}")
+            Bar(
+                label,
+                counts[value],
+                f"{counts[value]:,}",
+                display.BADGE_CLASSES.get(value, "muted"),
+                f"{base}?{field_name}__exact={value}",
+            )
             for value, label in choices.choices
         ],
     )
@@ -122,11 +129,18 @@ def spend_charts(last_day) -> tuple[Chart, Chart, dict]:
         ],
     )
     kinds = dict(BatchKind.choices)
-    per_kind = Chart("Batch spend by kind", [
-        Bar(kinds.get(spend.kind, spend.kind), float(spend.batch_cost),
-            f"{display.money(spend.batch_cost)} (synchronous {display.money(spend.synchronous_cost)})", "ok")
-        for spend in by_kind
-    ])
+    per_kind = Chart(
+        "Batch spend by kind",
+        [
+            Bar(
+                kinds.get(spend.kind, spend.kind),
+                float(spend.batch_cost),
+                f"{display.money(spend.batch_cost)} (synchronous {display.money(spend.synchronous_cost)})",
+                "ok",
+            )
+            for spend in by_kind
+        ],
+    )
     saved = sync_total - batch_total
     savings = {
         "batch": display.money(batch_total),
@@ -139,6 +153,28 @@ def spend_charts(last_day) -> tuple[Chart, Chart, dict]:
     return totals, per_kind, savings
 
 
+def explanation_chart() -> Chart:
+    """Predictions by explanation status, with "not requested" apart from "pending": only each CV's
+    top EXPLAIN_TOP_N are ever explained, the rest would otherwise wait as "pending" forever."""
+    counts = count_by(Prediction.objects.all(), "explanation_status", ExplanationStatus.values)
+    unrequested = Prediction.objects.filter(not_requested()).count()
+    base = reverse("admin:core_prediction_changelist")
+    bars = []
+    for value, label in ExplanationStatus.choices:
+        count = counts[value] - (unrequested if value == ExplanationStatus.PENDING else 0)
+        bars.append(
+            Bar(
+                label,
+                count,
+                f"{count:,}",
+                display.BADGE_CLASSES.get(value, "muted"),
+                f"{base}?explanation_status__exact={value}",
+            )
+        )
+    bars.append(Bar(NOT_REQUESTED, unrequested, f"{unrequested:,}", "muted"))
+    return Chart("Predictions by explanation status", bars)
+
+
 def dashboard_view(request):
     """Staff only (routed through ``admin.site.admin_view``), and only those who may view batches.
 
@@ -147,6 +183,11 @@ def dashboard_view(request):
     """
     if not request.user.has_perm("core.view_batchjob"):
         raise PermissionDenied
+    failures = recent_batch_failures()
+    for entry in failures:
+        entry.badge = display.batch_status(entry.batch)
+    failed_rows_all = failed_rows()
+    broken = sum(1 for entry in failures if entry.needs_attention and entry.broken)
     now = timezone.now()
     since = now - timedelta(hours=HOURS)
     last_day = summarize_batches(BatchJob.objects.filter(created_at__gte=since))
@@ -155,8 +196,13 @@ def dashboard_view(request):
     batch_kinds = count_by(BatchJob.objects.all(), "kind", BatchKind.values)
     batches_url = reverse("admin:core_batchjob_changelist")
     progress = [
-        Bar(stage.name, stage.finished, f"{stage.finished:,} / {stage.total:,}", "ok",
-            width=display.percent(stage.finished, stage.total))
+        Bar(
+            stage.name,
+            stage.finished,
+            f"{stage.finished:,} / {stage.total:,}",
+            "ok",
+            width=display.percent(stage.finished, stage.total),
+        )
         for stage in stage_progress()
     ]
     context = {
@@ -169,22 +215,25 @@ def dashboard_view(request):
             status_chart("CVs by parse status", CV.objects.all(), "parse_status", ParseStatus, "cv"),
             status_chart("CVs by embedding status", CV.objects.all(), "embedding_status", EmbeddingStatus, "cv"),
             status_chart("Jobs by embedding status", Job.objects.all(), "embedding_status", EmbeddingStatus, "job"),
-            status_chart("Predictions by explanation status", Prediction.objects.all(), "explanation_status",
-                         ExplanationStatus, "prediction"),
+            explanation_chart(),
         ],
         "batch_charts": [
             status_chart("Batches by status", BatchJob.objects.all(), "status", BatchStatus, "batchjob"),
-            Chart("Batches by kind", [
-                Bar(kinds[kind], count, f"{count:,}", "info", f"{batches_url}?kind__exact={kind}")
-                for kind, count in batch_kinds.items()
-            ]),
+            Chart(
+                "Batches by kind",
+                [
+                    Bar(kinds[kind], count, f"{count:,}", "info", f"{batches_url}?kind__exact={kind}")
+                    for kind, count in batch_kinds.items()
+                ],
+            ),
         ],
         "last_day": last_day,
         "hourly": hourly_svg(since, now),
         "spend_charts": [spend_total, spend_kinds],
         "savings": savings,
-        "failing_batches": BatchJob.objects.filter(failed__gt=0)
-        .only("provider_batch_id", "kind", "status", "failed", "total", "created_at")
-        .order_by("-pk")[:10],
+        "batch_failures": failures,
+        "failed_rows": [rows for rows in failed_rows() if rows.count],
+        "needs_attention": sum(rows.count for rows in failed_rows_all) + broken,
+        "broken_batches": broken,
     }
     return render(request, "core/dashboard.html", context)

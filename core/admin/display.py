@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -31,7 +32,13 @@ BADGE_CLASSES = {
     "validating": "info",
     "finalizing": "info",
     "queued": "info",
+    "not requested": "quiet",
+    "outdated": "muted",
+    "recovered": "muted",
 }
+
+# Match label -> badge colour class (core.selectors.match_labels).
+LABEL_CLASSES = {"strong": "ok", "good": "info", "fair": "warn", "weak": "muted"}
 
 
 def badge(value: str, label: str | None = None):
@@ -94,3 +101,63 @@ def admin_link(model_name: str, pk: int | None, text: str):
     if pk is None:
         return "-"
     return format_html('<a href="{}">{}</a>', reverse(f"admin:core_{model_name}_change", args=[pk]), text)
+
+
+def match_label(evidence):
+    """The label as a badge, with the evidence behind it as its tooltip and beside it in small print."""
+    return format_html(
+        '<span class="rc-badge rc-{}" data-label="{}" title="{}">{}</span> <span class="rc-quiet">{}</span>',
+        LABEL_CLASSES[evidence.label],
+        evidence.label,
+        evidence.summary,
+        evidence.label,
+        evidence.summary,
+    )
+
+
+def size(n_bytes: int | None) -> str:
+    """Bytes for people: "319.3 KB", "1.2 MB"."""
+    if n_bytes is None:
+        return "-"
+    value = float(n_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def quantity(n: int | None) -> str:
+    """A large count for people: "75,977" reads as "76.0k", "1.2M"; small counts stay exact."""
+    if n is None:
+        return "-"
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def short_id(provider_id: str, keep: int = 6) -> str:
+    """``batch_6b05f15ad7c0…a003``: enough to tell batches apart in a list (the full id is the tooltip)."""
+    prefix, _, rest = provider_id.partition("_")
+    if not rest or len(rest) <= 2 * keep + 1:
+        return provider_id
+    return f"{prefix}_{rest[:keep]}…{rest[-4:]}"
+
+
+def batch_status(batch):
+    """The batch's status as a badge that does not hide failed requests: a "completed" batch whose every
+    request failed is red, one with some failures orange; poll errors get a badge of their own."""
+    if batch.lost_at:
+        return badge("failed", "Lost")
+    if batch.status == "completed" and batch.total and batch.failed >= batch.total:
+        status = badge("failed", "Completed, all failed")
+    elif batch.status == "completed" and batch.failed:
+        status = badge("expired", f"Completed, {batch.failed} failed")
+    else:
+        status = badge(batch.status, batch.get_status_display())
+    if batch.poll_failures:
+        errors = f"{batch.poll_failures} poll error{pluralize(batch.poll_failures)}"
+        return format_html("{} {}", status, badge("expired", errors))
+    return status

@@ -1,20 +1,22 @@
-"""Admin for jobs and predictions (a CV's ranked matches and their written explanations)."""
+"""Admin for predictions: each CV's ranked jobs, labelled from evidence, and their written explanations."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import F, TextField
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.admin import display
 from core.admin.base import RecruitModelAdmin
-from core.models import Job, Prediction
-
-TOP_PREDICTIONS_SHOWN = 25
+from core.matching.candidates import RAW_TEXT_CHARS
+from core.models import Prediction
+from core.operations.score_bands import current_bands
+from core.selectors.match_labels import band_ranges, match_evidence
+from core.selectors.predictions import NOT_REQUESTED, explanation_state
 
 
 def cv_name_expression():
@@ -30,61 +32,17 @@ def predictions_of_job_url(job_id: int) -> str:
     return f"{reverse('admin:core_prediction_changelist')}?job={job_id}"
 
 
-@admin.register(Job)
-class JobAdmin(RecruitModelAdmin):
-    list_display = ["title", "company", "location", "external_id", "embedding_badge", "is_active", "matches"]
-    list_filter = ["embedding_status", "is_active"]
-    search_fields = ["title", "company", "location", "=external_id"]
-    date_hierarchy = "created_at"
-    ordering = ["-pk"]
-    readonly_fields = ["embedding_badge", "skill_list"]
-    fieldsets = [
-        (None, {"fields": ["title", "company", "location", "external_id", "is_active", "skill_list", "description"]}),
-        ("Embedding", {"fields": ["embedding_badge", "embedding_attempts", "embedding_error", "embedded_at"]}),
-        ("Dates", {"fields": ["created_at", "updated_at"]}),
-    ]
+class ScoreBandFilter(admin.SimpleListFilter):
+    """The same bands the labels use, calibrated for the backend (core.operations.score_bands)."""
 
-    def changelist_queryset(self, queryset):
-        return queryset.defer("description", "embedding")
-
-    @admin.display(description="embedding", ordering="embedding_status")
-    def embedding_badge(self, obj):
-        return display.badge(obj.embedding_status, obj.get_embedding_status_display())
-
-    @admin.display(description="skills")
-    def skill_list(self, obj):
-        return ", ".join(str(skill) for skill in obj.skills or []) or "-"
-
-    @admin.display(description="matches")
-    def matches(self, obj):
-        return format_html('<a href="{}">predictions</a>', predictions_of_job_url(obj.pk))
-
-    def detail_context(self, request, obj: Job) -> dict:
-        # The (job, -score) index serves this without sorting the job's predictions.
-        top = (
-            obj.predictions.select_related("cv")
-            .only("job", "score", "rank", "explanation_status", "cv", "cv__source_name")
-            .annotate(cv_name=cv_name_expression())
-            .order_by("-score")[:TOP_PREDICTIONS_SHOWN]
-        )
-        return {"job": obj, "top_predictions": top, "all_predictions_url": predictions_of_job_url(obj.pk)}
-
-
-class ScoreRangeFilter(admin.SimpleListFilter):
-    title = "score"
-    parameter_name = "score"
-    RANGES = {
-        "0.8-": (0.8, None, "0.80 and above"),
-        "0.6-0.8": (0.6, 0.8, "0.60 to 0.80"),
-        "0.4-0.6": (0.4, 0.6, "0.40 to 0.60"),
-        "-0.4": (None, 0.4, "below 0.40"),
-    }
+    title = "score band"
+    parameter_name = "band"
 
     def lookups(self, request, model_admin):
-        return [(key, label) for key, (_low, _high, label) in self.RANGES.items()]
+        return [(key, label) for key, (_low, _high, label) in band_ranges(current_bands()).items()]
 
     def queryset(self, request, queryset):
-        bounds = self.RANGES.get(self.value())
+        bounds = band_ranges(current_bands()).get(self.value())
         if bounds is None:
             return queryset
         low, high, _label = bounds
@@ -96,7 +54,8 @@ class ScoreRangeFilter(admin.SimpleListFilter):
 
 
 class JobFilter(admin.SimpleListFilter):
-    """A text box, not a list: there can be tens of thousands of jobs. Takes a job id or external id."""
+    """A text box, not a list: there can be tens of thousands of jobs. Takes a job id, an external id or
+    words of the title."""
 
     title = "job"
     parameter_name = "job"
@@ -114,7 +73,7 @@ class JobFilter(admin.SimpleListFilter):
             return queryset
         if value.isdigit():
             return queryset.filter(job_id=int(value))
-        return queryset.filter(job__external_id=value)
+        return queryset.filter(Q(job__external_id=value) | Q(job__title__icontains=value))
 
     def choices(self, changelist):
         yield {
@@ -126,14 +85,15 @@ class JobFilter(admin.SimpleListFilter):
 
 @admin.register(Prediction)
 class PredictionAdmin(RecruitModelAdmin):
-    list_display = ["cv_link", "job_link", "rank", "score_bar", "explanation_badge", "explanation_excerpt"]
-    list_filter = ["explanation_status", ScoreRangeFilter, JobFilter]
+    list_display = ["cv_link", "job_link", "rank", "score_bar", "label", "explanation_badge", "explanation_excerpt"]
+    list_filter = ["explanation_status", ScoreBandFilter, JobFilter]
     search_fields = ["job__title", "=job__external_id", "cv__source_name", "cv__parsed__basics__name"]
-    ordering = ["-pk"]
+    # Best first: with the job filter, this is the job's ranking, read from the (job, -score) index.
+    ordering = ["-score", "pk"]
     show_facets = admin.ShowFacets.NEVER
-    readonly_fields = ["score_bar", "explanation_badge"]
+    readonly_fields = ["score_bar", "label", "explanation_badge"]
     fieldsets = [
-        (None, {"fields": ["cv", "job", "rank", "score_bar"]}),
+        (None, {"fields": ["cv", "job", "rank", "score_bar", "label"]}),
         ("Explanation", {"fields": ["explanation_badge", "explanation", "explanation_attempts", "explanation_error"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -141,10 +101,36 @@ class PredictionAdmin(RecruitModelAdmin):
     def changelist_queryset(self, queryset):
         return (
             queryset.select_related("cv", "job")
-            .only("score", "rank", "explanation", "explanation_status", "cv", "cv__source_name", "job",
-                  "job__title", "job__company")
-            .annotate(cv_name=cv_name_expression())
+            .only(
+                "score",
+                "rank",
+                "explanation",
+                "explanation_status",
+                "cv",
+                "cv__source_name",
+                "cv__parsed",
+                "job",
+                "job__title",
+                "job__company",
+                "job__skills",
+            )
+            .annotate(
+                cv_name=cv_name_expression(),
+                # An unparsed CV's skills are looked for in its text (the label's evidence).
+                cv_text=Case(
+                    When(cv__parsed__isnull=True, then=Left("cv__raw_text", RAW_TEXT_CHARS)),
+                    default=Value(""),
+                    output_field=TextField(),
+                ),
+            )
         )
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        bands = current_bands()
+        for prediction in changelist.result_list:
+            prediction.bands = bands
+        return changelist
 
     @admin.display(description="CV", ordering="cv_name")
     def cv_link(self, obj):
@@ -163,9 +149,17 @@ class PredictionAdmin(RecruitModelAdmin):
             f"{obj.score:.3f}",
         )
 
+    @admin.display(description="match")
+    def label(self, obj):
+        bands = obj.bands if hasattr(obj, "bands") else current_bands()
+        raw_text = obj.cv_text if hasattr(obj, "cv_text") else obj.cv.raw_text
+        evidence = match_evidence(obj.score, obj.job.title, obj.job.skills, obj.cv.parsed, raw_text, bands)
+        return display.match_label(evidence)
+
     @admin.display(description="explanation", ordering="explanation_status")
     def explanation_badge(self, obj):
-        return display.badge(obj.explanation_status, obj.get_explanation_status_display())
+        state = explanation_state(obj)
+        return display.badge(state, state if state == NOT_REQUESTED else obj.get_explanation_status_display())
 
     @admin.display(description="explanation text")
     def explanation_excerpt(self, obj):

@@ -1,6 +1,6 @@
 """The batch kinds by name, in pipeline order: the one list every per-stage list derives from.
 
-The engine only knows kinds through this registry; ``core.stages`` registers the four kinds when the
+The engine only knows kinds through this registry; ``core.stages`` registers the kinds when the
 app is ready (``CoreConfig.ready``), so the engine never imports the stages that build on it.
 """
 

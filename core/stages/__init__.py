@@ -9,10 +9,11 @@ from core.batches.registry import register
 
 
 def register_stages() -> None:
+    from core.stages.candidate_explanation import CandidateExplanationKind
     from core.stages.cv_embedding import CvEmbeddingKind
     from core.stages.explanation import ExplanationKind
     from core.stages.job_embedding import JobEmbeddingKind
     from core.stages.parse import CvParseKind
 
-    for spec in (CvParseKind(), CvEmbeddingKind(), JobEmbeddingKind(), ExplanationKind()):
+    for spec in (CvParseKind(), CvEmbeddingKind(), JobEmbeddingKind(), ExplanationKind(), CandidateExplanationKind()):
         register(spec)

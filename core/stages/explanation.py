@@ -90,7 +90,7 @@ class ExplanationKind(ChatKind):
 
     def store(self, values: dict[int, tuple[int, str]]) -> set[int]:
         return update_by_id(
-            Prediction._meta.db_table,
+            self.model._meta.db_table,
             {"explanation": "text"},
             [(pk, text, version) for pk, (version, text) in values.items()],
             extra_set="explanation_status = %s, explanation_error = '', updated_at = now()",

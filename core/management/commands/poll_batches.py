@@ -42,7 +42,8 @@ class PollTally:
 class Command(BaseCommand):
     help = (
         "Poll every batch not yet ingested at the provider and ingest those that finished. --once (the "
-        "default) polls each open batch once; --wait polls again, as soon as a batch can have finished, until no batch is open. "
+        "default) polls each open batch once; --wait polls again, as soon as a batch can have finished, until "
+        "no batch is open. "
         "Exits 1 when a batch could not be polled (--once) or when --timeout passes first (--wait)."
     )
 
