@@ -1,5 +1,6 @@
-"""The mock's embedding model: feature hashing of a text's words and word pairs (heuristics.text_features),
-so texts that share vocabulary get close vectors."""
+"""The mock's embedding model: feature hashing of a text's words and word pairs, weighted by how rare each
+word is in English (heuristics.text_features, heuristics.word_weights), so texts that share telling
+vocabulary get close vectors."""
 
 import numpy as np
 

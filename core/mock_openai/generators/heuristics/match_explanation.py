@@ -6,6 +6,11 @@ the job's listed items (comma-separated lists, "Skills:" lines) or, when it list
 technical-looking words (capitalised mid-sentence, or containing digits, "+", "#", "."); each is
 shared when the candidate part mentions it and missing otherwise. A "Score: 0.82" (or "Similarity",
 or a percentage) anywhere in the prompt is quoted.
+
+The strength word rests on the evidence, not on the raw cosine: the share of the job's skills the CV
+shows, whether the CV names the job's title, and the score read against the mock's own cosine scale
+(its hashed embeddings give a well-matched CV and job about 0.3 to 0.5, far below OpenAI's). A CV that
+covers nearly all the job lists is never called weak.
 """
 
 import re
@@ -29,6 +34,12 @@ _GENERIC_WORDS = STOPWORDS | frozenset(_JOB_AD_WORDS.split())
 _OTHER_LABEL = re.compile(r"^\W*[A-Za-z][A-Za-z ]{1,30}:\s")
 MAX_SHARED = 8
 MAX_MISSING = 6
+STRONG_COVERAGE = 0.75  # of the job's skills shown in the CV
+MODERATE_COVERAGE = 0.4
+# The mock's cosine scale (bench_match_quality: a CV's best job scores 0.25 to 0.5 on real CVs).
+STRONG_SCORE = 0.45
+MODERATE_SCORE = 0.25
+_TITLE_LINE = re.compile(r"^\W*(?:job\s+)?title\s*:\s*(?P<title>.+)$", re.IGNORECASE | re.MULTILINE)
 
 
 def split_candidate_and_job(prompt: str) -> tuple[str, str]:
@@ -96,18 +107,34 @@ def compare(prompt: str) -> dict:
             continue
         seen.add(key)
         (shared if candidate and _mentions(candidate, item) else missing).append(item)
-    return {"shared": shared[:MAX_SHARED], "missing": missing[:MAX_MISSING], "score": find_score(prompt)}
+    title = _TITLE_LINE.search(job)
+    title_words = [word for word in terms(title["title"]) if word.lower() not in _GENERIC_WORDS] if title else []
+    return {
+        "shared": shared[:MAX_SHARED],
+        "missing": missing[:MAX_MISSING],
+        "coverage": len(shared) / len(seen) if seen else 0.0,
+        "title_match": bool(title_words) and all(_mentions(candidate, word) for word in title_words),
+        "score": find_score(prompt),
+    }
 
 
-def _strength(score: float) -> str:
-    return "a strong" if score >= 0.75 else "a moderate" if score >= 0.5 else "a weak"
+def strength(facts: dict) -> str:
+    """The strength word ("a strong", "a moderate", "a weak") from skill coverage, title and calibrated score."""
+    coverage, title_match, score = facts["coverage"], facts["title_match"], facts["score"] or 0.0
+    if coverage >= STRONG_COVERAGE or (coverage >= MODERATE_COVERAGE and (title_match or score >= STRONG_SCORE)):
+        return "a strong"
+    if coverage >= MODERATE_COVERAGE or title_match or score >= MODERATE_SCORE:
+        return "a moderate"
+    return "a weak"
 
 
 def explanation_text(prompt: str) -> str:
     facts = compare(prompt)
     sentences = []
     if facts["score"] is not None:
-        sentences.append(f"With a match score of {facts['score']:.2f}, this is {_strength(facts['score'])} match.")
+        sentences.append(f"With a match score of {facts['score']:.2f}, this is {strength(facts)} match.")
+    else:
+        sentences.append(f"This is {strength(facts)} match.")
     if facts["shared"]:
         sentences.append(f"The candidate and the job share {', '.join(facts['shared'])}.")
     else:
@@ -129,4 +156,5 @@ def explanation_payload(prompt: str) -> dict:
         "matching_skills": facts["shared"],
         "missing_skills": facts["missing"],
         "score": facts["score"],
+        "strength": strength(facts).split()[-1],
     }

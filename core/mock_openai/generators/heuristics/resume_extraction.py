@@ -5,9 +5,19 @@ It extracts what a model would: the header's name, label and contacts, and the S
 Education / Skills / Languages / Certifications sections. CVs arrive as plain text or Markdown with
 headings written in many ways ("EXPERIENCE", "## Work Experience", "Skills:", "Profile" underlined
 with dashes); each section has its own small parser.
+
+Real CVs are messier than the samples, and the parser is measured on public collections of them
+(benchmarks/bench_match_quality.py): text dumps where headings run into the line before them
+("...Deep learning.Education Details"), "Skill Details" / "Company Details" blocks (`company - X`,
+`description - ...`, `Python- Experience - 24 months`), PDF exports with glyph bullets and mis-decoded
+UTF-8 (repaired with ftfy), all-caps headings. A wrong name is worse than none: the name is taken only
+from the first lines of the header, and never from a line that is a heading, a job title, an address
+or an institution. Any field the CV does not state stays empty.
 """
 
 import re
+
+from ftfy import fix_text
 
 _HEADINGS = {
     "summary": (
@@ -22,6 +32,9 @@ _HEADINGS = {
         "personal statement",
         "overview",
         "career summary",
+        "carrier objective",
+        "career profile",
+        "profile summary",
     ),
     "work": (
         "experience",
@@ -33,6 +46,11 @@ _HEADINGS = {
         "career history",
         "relevant experience",
         "experience highlights",
+        "company details",
+        "work details",
+        "professional details",
+        "employment details",
+        "working experience",
     ),
     "education": (
         "education",
@@ -40,6 +58,14 @@ _HEADINGS = {
         "academic background",
         "qualifications",
         "education & training",
+        "education details",
+        "educational details",
+        "educational qualification",
+        "educational qualifications",
+        "academic qualification",
+        "academic qualifications",
+        "academic details",
+        "academics",
     ),
     "skills": (
         "skills",
@@ -54,6 +80,17 @@ _HEADINGS = {
         "expertise",
         "areas of expertise",
         "skills & tools",
+        "skill details",
+        "skill set",
+        "skillset",
+        "skills set",
+        "it skills",
+        "software skills",
+        "computer skills",
+        "professional skills",
+        "technical skill",
+        "technical expertise",
+        "technical proficiency",
     ),
     "languages": ("languages", "language skills"),
     "certificates": (
@@ -81,9 +118,22 @@ _HEADINGS = {
         "selected matters",
         "memberships",
         "additional information",
+        "personal details",
+        "personal information",
+        "personal profile",
+        "declaration",
+        "strengths",
+        "extra curricular activities",
+        "training",
+        "trainings",
     ),
 }
 _HEADING_TO_SECTION = {name: section for section, names in _HEADINGS.items() for name in names}
+_LEADING_HEADING_RE = re.compile(
+    r"^(?P<name>" + "|".join(sorted(map(re.escape, _HEADING_TO_SECTION), key=len, reverse=True)) + r")"
+    r"\s*(?:[*•:]|\s-\s)\s*(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_RE = re.compile(r"\+?\(?\d[\d\s().-]{6,}\d")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:linkedin\.com|github\.com)/\S+", re.IGNORECASE)
@@ -161,6 +211,36 @@ _COUNTRY_CODES = {
     "colombia": "CO",
     "chile": "CL",
 }
+# Words that make a line something other than a person's name.
+_NOT_NAME_WORDS = frozenset(
+    {word for names in _HEADINGS.values() for name in names for word in re.findall(r"[a-z]+", name)}
+    | set(_INSTITUTION_WORDS)
+    | {
+        "details", "resume", "curriculum", "vitae", "cv", "biodata", "page", "contact", "name", "address",
+        "engineer", "engineering", "developer", "development", "manager", "management", "analyst", "consultant",
+        "scientist", "science", "associate", "executive", "designer", "administrator", "officer", "specialist",
+        "lead", "architect", "tester", "testing", "intern", "trainer", "teacher", "advocate", "accountant",
+        "assistant", "coordinator", "director", "head", "programmer", "technician", "supervisor", "student",
+        "representative", "professional", "fresher", "senior", "junior", "sr", "jr", "trainee", "member",
+        "road", "street", "nagar", "district", "state", "city", "pvt", "ltd", "limited", "inc", "llp",
+        "technologies", "solutions", "services", "systems", "software", "data", "web", "java", "python",
+        "sap", "hr", "sales", "marketing", "operations", "business", "network", "security", "database",
+        "mba", "hsc", "ssc", "bsc", "msc", "be", "btech", "mtech", "pune", "mumbai", "india", "maharashtra",
+        "admin", "administration", "technical", "functional", "peoplesoft", "workday", "react", "sql", "erp",
+    }
+)  # fmt: skip
+_NAME_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[.'’-][^\W\d_]+)*\.?")
+_NAME_LINES = 4  # the name is one of the header's first lines, or there is none
+_NAME_PREFIX_RE = re.compile(r"^(?:name|candidate)\s*[:\-]\s*", re.IGNORECASE)
+_GLUED_HEADING_RE = re.compile(r"(?<=\S)[ \t]*(?=(?:Education|Skill|Company) Details\b)")
+_SKILL_DETAIL_RE = re.compile(r"^(?P<skill>.+?)\s*-\s*Ex\w*ience\s*-.*$", re.IGNORECASE)
+_COMPANY_LINE_RE = re.compile(r"^company\s*-\s*(?P<name>.*)$", re.IGNORECASE)
+_DESCRIPTION_LINE_RE = re.compile(r"^description\s*-\s*(?P<text>.*)$", re.IGNORECASE)
+_SKILLS_TITLE_RE = re.compile(r"^skill|^(?=[^a-z]*$).*\bSKILLS\b")
+_COLUMNS_RE = re.compile(r"\t+|\s{3,}")  # PDF exports lay skills out in columns
+_INLINE_BULLETS_RE = re.compile(r"\s+[*•▪◦➢❖✓➤►●○■□♦]\s+")
+MAX_SUMMARY_CHARS = 2000
+
 _CONTACT_SPLIT_RE = re.compile(r"\s+[|·•]\s+|\s{3,}|\t")
 _LABELLED_RE = re.compile(
     r"^(email|e-mail|phone|mobile|tel|telephone|location|address|linkedin|github|website)\s*:\s*(.+)$", re.I
@@ -179,9 +259,14 @@ def _heading(line: str, next_line: str) -> tuple[str, str] | None:
     name, _, rest = text.partition(":")
     key = re.sub(r"\s+", " ", name).strip().lower()
     if key in _HEADING_TO_SECTION and (len(key.split()) <= 5):
-        return _HEADING_TO_SECTION[key], rest.strip()
+        return _HEADING_TO_SECTION[key], rest.strip(" -")
+    # "Skills * Python, SQL": a heading run into its list (matched before _clean takes the "*" away)
+    if leading := _LEADING_HEADING_RE.match(re.sub(r"^#{1,6}\s*", "", line.strip())):
+        return _HEADING_TO_SECTION[leading["name"].lower()], leading["rest"]
     if re.fullmatch(r"[-=_]{3,}", next_line.strip()) and key:
         return _HEADING_TO_SECTION.get(key, "other"), ""
+    if _SKILLS_TITLE_RE.match(text) and not rest.strip() and len(key.split()) <= 6 and not key.endswith("."):
+        return "skills", ""  # "CORE SKILLS AND PROGRAMMING LANGUAGES", "JAVA SKILLS", "Skill Set"
     if _is_unknown_heading(line.strip(), text):
         # A section this parser does not know (ACHIEVEMENTS, ## Volunteering, References:) still ends the
         # one before it, so its lines are not read as skills or jobs.
@@ -203,9 +288,22 @@ def _is_unknown_heading(raw: str, text: str) -> bool:
     return shouting or second_level or labelled
 
 
+def _continues_skills(line: str, heading: tuple[str, str]) -> bool:
+    """In a skills section, "Languages: C, Java", "Skilled in:" and a row of all-caps skills are part of
+    it, not new sections."""
+    section, rest = heading
+    text = _clean(line)
+    unknown = text.rstrip(":").strip().lower() not in _HEADING_TO_SECTION
+    columns = re.search(r"\t|\S {3,}\S", line) is not None  # "JAVA    JAVASCRIPT": a row of skills
+    if section == "languages":
+        return bool(rest)
+    return section == "other" and unknown and (text.endswith(":") or columns)
+
+
 def split_sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
     """The header lines (before the first heading) and each section's lines, headings removed."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    text = _GLUED_HEADING_RE.sub("\n", fix_text(text.replace("\r\n", "\n")))
+    lines = text.split("\n")
     header: list[str] = []
     sections: dict[str, list[str]] = {}
     current: list[str] = header
@@ -214,6 +312,8 @@ def split_sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
             continue  # an underline or a horizontal rule
         following = lines[index + 1] if index + 1 < len(lines) else ""
         heading = _heading(line, following)
+        if heading and current is sections.get("skills") and _continues_skills(line, heading):
+            heading = None
         if heading:
             section, rest = heading
             current = sections.setdefault(section, [])
@@ -262,12 +362,24 @@ def _location(value: str) -> dict:
     return location
 
 
-def _looks_like_name(line: str) -> bool:
+def _looks_like_name(line: str, labelled: bool = False) -> bool:
+    """Two to four capitalised words (one will do after "Name:"), none of them a heading, job-title,
+    address or institution word."""
     words = line.split()
     return (
-        1 < len(words) <= 5
-        and not any(ch.isdigit() for ch in line)
-        and all(w[0].isupper() for w in words if w[0].isalpha())
+        (1 if labelled else 2) <= len(words) <= 4
+        and len(line) <= 40
+        and all(_NAME_WORD_RE.fullmatch(word) and word[0].isupper() for word in words)
+        and not any(word.lower().strip(".") in _NOT_NAME_WORDS for word in words)
+    )
+
+
+def _looks_like_label(line: str) -> bool:
+    """A short line of words, such as a job title, not a sentence or a list."""
+    return (
+        1 <= len(line.split()) <= 6
+        and not line.endswith(".")
+        and not any(ch.isdigit() or ch in ",;:•*|" for ch in line)
     )
 
 
@@ -292,10 +404,12 @@ def _basics(header: list[str]) -> dict:
         "location": _location(""),
         "profiles": [],
     }
+    text_lines: list[str] = []
     for raw in header:
         line = _BULLET_RE.sub("", _clean(raw))
         if not line:
             continue
+        text_lines.append(line)
         segments = [s.strip() for s in _CONTACT_SPLIT_RE.split(line) if s.strip()]
         contact_found = False
         for segment in segments:
@@ -316,11 +430,42 @@ def _basics(header: list[str]) -> dict:
             contact_found = True
         if contact_found:
             continue
-        if not basics["name"] and _looks_like_name(line):
-            basics["name"] = line
-        elif basics["name"] and not basics["label"]:
+        labelled = _NAME_PREFIX_RE.match(line)
+        columns = [part.strip() for part in _COLUMNS_RE.split(line[labelled.end() :] if labelled else line)]
+        early = len(text_lines) <= _NAME_LINES
+        if early and not basics["name"] and _looks_like_name(columns[0], labelled=bool(labelled)):
+            basics["name"] = columns[0]  # "Venkat Rao        Workday Consultant": a name and a label
+            if len(columns) > 1 and not basics["label"] and _looks_like_label(columns[1]):
+                basics["label"] = columns[1]
+        elif early and not basics["label"] and _looks_like_label(line):
             basics["label"] = line
     return basics
+
+
+def _header_paragraphs(header: list[str]) -> list[str]:
+    """The header's long or bulleted lines (a text dump's untitled opening paragraph), for the summary or
+    the skills."""
+    return [
+        line
+        for raw in header
+        if len((line := _clean(raw)).split()) > 12 or _INLINE_BULLETS_RE.search(line) or line.count(",") >= 3
+    ]
+
+
+def _role_line(lines: list[str]) -> str:
+    """The role in a line no education entry takes: text dumps put the current role ("HR", "Data
+    Scientist - Quantix") between the education lines and the skills block."""
+    roles = []
+    for raw in lines:
+        line = _BULLET_RE.sub("", _clean(raw))
+        entry = _education_entry(line)
+        role, separator, _ = line.partition(" - ")
+        if entry["studyType"] or (entry["institution"] and not separator) or not _looks_like_label(role):
+            continue
+        if separator:
+            return role.strip()
+        roles.append(role.strip())
+    return roles[-1] if roles else ""
 
 
 def _add_profile(basics: dict, url: str) -> None:
@@ -352,6 +497,17 @@ def _work(lines: list[str]) -> list[dict]:
         line = _clean(raw)
         if not line:
             continue
+        if company := _COMPANY_LINE_RE.match(line):  # "Company Details" blocks: company - X, description - ...
+            current = _work_entry(company["name"].strip(), "", ("", "", ""))
+            entries.append(current)
+            continue
+        if current is not None and (description := _DESCRIPTION_LINE_RE.match(line)):
+            current["_described"] = True
+            line = description["text"]
+        if current is not None and current.get("_described"):
+            if len(current["summary"]) < MAX_SUMMARY_CHARS:
+                current["summary"] = (current["summary"] + " " + _BULLET_RE.sub("", line)).strip()
+            continue
         if _BULLET_RE.match(raw.strip()) or _BULLET_RE.match(line):
             if current is not None:
                 current["highlights"].append(_BULLET_RE.sub("", line))
@@ -367,20 +523,25 @@ def _work(lines: list[str]) -> list[dict]:
             current["summary"] = (current["summary"] + " " + line).strip()
             continue
         position, organisation = _split_title(dates[2] if dates else line)
-        current = {
-            "name": organisation,
-            "position": position,
-            "url": "",
-            "startDate": dates[0] if dates else "",
-            "endDate": dates[1] if dates else "",
-            "summary": "",
-            "highlights": [],
-            "_fresh": True,
-        }
+        current = _work_entry(organisation, position, dates or ("", "", ""))
         entries.append(current)
     for entry in entries:
         del entry["_fresh"]
+        entry.pop("_described", None)
     return entries
+
+
+def _work_entry(organisation: str, position: str, dates: tuple[str, str, str]) -> dict:
+    return {
+        "name": organisation,
+        "position": position,
+        "url": "",
+        "startDate": dates[0],
+        "endDate": dates[1],
+        "summary": "",
+        "highlights": [],
+        "_fresh": True,
+    }
 
 
 def _degree_parts(degree: str) -> tuple[str, str]:
@@ -447,17 +608,29 @@ def _split_items(text: str) -> list[str]:
 
 
 def _skills(lines: list[str]) -> list[dict]:
-    skills = []
+    skills, seen = [], set()
     for raw in lines:
-        line = _BULLET_RE.sub("", _clean(raw))
-        if not line:
-            continue
-        category, colon, rest = line.partition(":")
-        if colon and rest.strip() and len(category.split()) <= 5:
-            skills.append({"name": category.strip(), "level": "", "keywords": _split_items(rest)})
-        else:
-            skills.extend({"name": item, "level": "", "keywords": []} for item in _split_items(line))
+        for piece in _INLINE_BULLETS_RE.split(_BULLET_RE.sub("", _clean(raw))):
+            for skill in _skill_groups(piece.strip(" *•")):
+                if skill["name"] and skill["name"].lower() not in seen:
+                    seen.add(skill["name"].lower())
+                    skills.append(skill)
     return skills
+
+
+def _skill_groups(line: str) -> list[dict]:
+    """ "Group: a, b" as one skill with keywords; else each item of the line (tab- or comma-separated)."""
+    if detail := _SKILL_DETAIL_RE.match(line):  # "Python- Experience - 24 months"
+        line = detail["skill"]
+    category, colon, rest = line.partition(":")
+    if colon and rest.strip() and len(category.split()) <= 5:
+        keywords = [item for part in _COLUMNS_RE.split(rest) for item in _split_items(part)]
+        return [{"name": category.strip(), "level": "", "keywords": keywords}]
+    if line.endswith(":"):
+        return []  # "Skilled in:" names the list that follows
+    return [
+        {"name": item, "level": "", "keywords": []} for part in _COLUMNS_RE.split(line) for item in _split_items(part)
+    ]
 
 
 def _languages(lines: list[str]) -> list[dict]:
@@ -485,12 +658,17 @@ def extract_resume(text: str) -> dict:
     """A JSON Resume document with as much of the CV as the heuristics can find."""
     header, sections = split_sections(text)
     basics = _basics(header)
-    basics["summary"] = _paragraph(sections.get("summary", []))
+    if not basics["email"] and (email := _EMAIL_RE.search(text)):
+        basics["email"] = email.group(0)  # contacts at the foot of the CV, or in a PDF's side column
+    opening = _header_paragraphs(header)
+    listed = [line for line in opening if line.count(",") >= 3 or _INLINE_BULLETS_RE.search(line)]
+    basics["summary"] = _paragraph(sections.get("summary", []) or [line for line in opening if line not in listed])
+    basics["label"] = basics["label"] or _role_line(sections.get("education", []))
     return {
         "basics": basics,
         "work": _work(sections.get("work", [])),
         "education": _education(sections.get("education", [])),
-        "skills": _skills(sections.get("skills", [])),
+        "skills": _skills(sections.get("skills", []) + listed),
         "languages": _languages(sections.get("languages", [])),
         "certificates": _certificates(sections.get("certificates", [])),
         "projects": [
