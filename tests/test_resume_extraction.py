@@ -173,3 +173,21 @@ def test_a_pdf_export_skills_block_with_its_own_headings_and_contacts_at_the_foo
     assert skills["Languages"] == ["C", "Java"]
     assert "Won a hackathon" not in str(skills)
     assert resume["basics"]["email"] == "rahul.verma@example.com"
+
+
+@FUZZ
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=200))
+def test_any_text_read_with_the_wrong_encoding_is_seen_as_mojibake(text):
+    """repair_mojibake calls ftfy only where its pre-check finds a lead byte's letter before a continuation
+    byte's character: every non-ASCII text read as Windows-1252 or Latin-1 has one."""
+    from core.mock_openai.generators.heuristics.resume_extraction import _MOJIBAKE_PAIR_RE, repair_mojibake
+
+    if text.isascii():
+        return
+    for codec in ("cp1252", "latin-1"):
+        try:
+            garbled = text.encode("utf-8").decode(codec)
+        except UnicodeDecodeError:  # a byte Windows-1252 leaves undefined: not text a reader shows
+            continue
+        assert _MOJIBAKE_PAIR_RE.search(garbled), (codec, garbled)
+    assert repair_mojibake("Skills â€¢ Python â€¢ SQL") == "Skills • Python • SQL"

@@ -300,9 +300,24 @@ def _continues_skills(line: str, heading: tuple[str, str]) -> bool:
     return section == "other" and unknown and (text.endswith(":") or columns)
 
 
+# UTF-8 read as Windows-1252 or Latin-1 turns every multi-byte character into a lead byte's letter
+# (U+00C2 to U+00F4) followed by a continuation byte's character (U+0080 to U+00BF, or one of the
+# Windows-1252 symbols at 0x80 to 0x9F): text without such a pair has nothing for ftfy to repair.
+_MOJIBAKE_PAIR_RE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+
+def repair_mojibake(text: str) -> str:
+    """ftfy's repair ("â€¢" back to "•"), only for text that can hold mojibake: ftfy takes about 2 ms a CV,
+    most of the mock's time on a 10,000-CV parse batch, and real CVs mostly have none."""
+    return fix_text(text) if _MOJIBAKE_PAIR_RE.search(text) else text
+
+
 def split_sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
     """The header lines (before the first heading) and each section's lines, headings removed."""
-    text = _GLUED_HEADING_RE.sub("\n", fix_text(text.replace("\r\n", "\n")))
+    text = _GLUED_HEADING_RE.sub("\n", repair_mojibake(text.replace("\r\n", "\n")))
     lines = text.split("\n")
     header: list[str] = []
     sections: dict[str, list[str]] = {}
