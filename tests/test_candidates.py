@@ -160,6 +160,9 @@ def test_labels_weigh_skills_and_title_as_well_as_the_score():
     assert (evidence.band, evidence.title_fit, evidence.label) == ("weak", True, "good")
     assert evidence.summary == "4/5 skills, title fits, score 0.430 (weak band)"
     assert match_evidence(0.61, "Backend Engineer", skills, resume, "", bands).label == "strong"
+    # What a title adds in brackets is left to the skills: the role still fits.
+    assert match_evidence(0.43, "Backend Engineer (Python/Django)", skills, resume, "", bands).title_fit
+    assert not match_evidence(0.43, "Frontend Engineer (Python)", skills, resume, "", bands).title_fit
     assert match_evidence(0.61, "Staff Nurse", ["Triage"], resume, "", bands).label == "fair"
     assert match_evidence(0.30, "Staff Nurse", ["Triage"], resume, "", bands).label == "weak"
     # "Java" is not found inside "JavaScript"; an unparsed CV is read from its text.

@@ -93,8 +93,10 @@ def match_evidence(
     skill_text = _resume_skill_text(parsed, raw_text)
     wanted = [str(skill).strip() for skill in job_skills or [] if str(skill).strip()]
     matched = tuple(skill for skill in wanted if _mentions(skill_text, skill.lower()))
-    # Words that name the work: not seniority, not filler, not numbers ("Engineer II", "Nurse (Band 5)").
-    title_words = [w for w in re.findall(r"[^\W\d_]+", job_title.lower()) if w not in TITLE_NOISE]
+    # Words that name the work: not seniority, not filler, not numbers ("Engineer II"), not what a title adds
+    # in brackets ("Backend Engineer (Python/Django)", "Nurse (Band 5)"): the skills speak for those.
+    role = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", job_title.lower())
+    title_words = [w for w in re.findall(r"[^\W\d_]+", role) if w not in TITLE_NOISE]
     titles = _resume_titles(parsed)
     title_fit = bool(title_words) and any(all(_mentions(title, word) for word in title_words) for title in titles)
     return MatchEvidence(score, score_band(score, bands), matched, len(wanted), title_fit)
