@@ -109,7 +109,11 @@ def main():
     rates = []
     for _ in range(args.repeats):
         with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM core_prediction; UPDATE core_cv SET last_matched_at = NULL")
+            # Every CV needs matching again: no predictions, no snapshot it was matched under.
+            cursor.execute(
+                "DELETE FROM core_prediction; UPDATE core_cv SET last_matched_at = NULL, matched_in_id = NULL;"
+                " DELETE FROM core_matchsnapshot"
+            )
             cursor.execute("VACUUM ANALYZE core_cv")
             cursor.execute("VACUUM ANALYZE core_prediction")
         start = time.perf_counter()
