@@ -305,6 +305,8 @@ def test_import_jobs_writes_in_chunks_and_a_row_the_database_refuses_is_rejected
     for n in range(count):
         title = "Refused" if n == 7 else f"Job {n}"
         lines.append(f'{{"external_id": "J{n:05d}", "title": "{title}", "description": "d", "skills": ["Python"]}}')
+    # A later line for the refused job, in the next chunk: not a duplicate of a row that was never written.
+    lines.append('{"external_id": "J00007", "title": "Job 7", "description": "d", "skills": ["Python"]}')
     path.write_text("\n".join(lines) + "\n")
 
     report = import_jobs_file(path)
@@ -312,9 +314,9 @@ def test_import_jobs_writes_in_chunks_and_a_row_the_database_refuses_is_rejected
     [(where, reason)] = report.rejected
     assert where.endswith("jobs.jsonl:8")
     assert reason.startswith("the database refused the row:") and "test_refuses_title" in reason
-    assert (report.created, report.updated, report.duplicates) == (count - 3, 1, 1)
-    assert Job.objects.count() == count - 1
-    assert not Job.objects.filter(external_id="J00007").exists()
+    assert (report.created, report.updated, report.duplicates) == (count - 2, 1, 1)
+    assert Job.objects.count() == count
+    assert Job.objects.get(external_id="J00007").title == "Job 7"
     updated = Job.objects.get(external_id="J00003")
     assert updated.title == "Job 3" and updated.embedding_version == 1
     assert updated.embedding_status == EmbeddingStatus.PENDING

@@ -352,3 +352,17 @@ def test_a_batch_the_provider_no_longer_has_is_lost_and_its_rows_go_back_to_pend
     assert run_pipeline(service).finished
     assert set(CV.objects.values_list("parse_status", flat=True)) == {ParseStatus.PARSED}
     assert BatchItem.objects.filter(status=ItemStatus.QUEUED).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_a_matching_worker_thread_reaches_the_caller(settings):
+    """With two workers, matching runs in threads: an error there must fail the call (the Celery task,
+    run_pipeline), not vanish into the thread and leave a partial report that looks like success."""
+    from core.matching.matcher import match_pending_cvs
+    from tests.pipeline_helpers import embedded_cv, embedded_job, unit_vector
+
+    embedded_job(1, unit_vector(1))
+    embedded_cv(1, unit_vector(2))
+    settings.MATCH_EF_SEARCH = 5000  # beyond pgvector's limit (1,000): PostgreSQL refuses the search
+    with pytest.raises(DataError):
+        match_pending_cvs(workers=2)

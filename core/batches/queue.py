@@ -12,6 +12,7 @@ of ``BATCH_ENQUEUED_TOKEN_BUDGET``, so that we do not fill the queue ourselves.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,10 +25,25 @@ QUEUE_FULL_CODES = frozenset({"token_limit_exceeded", "request_limit_exceeded"})
 IN_FLIGHT = (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING)
 
 
+# OpenAI's message names the limit: "... Limit: 90,000 enqueued tokens. Please try again once ..."
+_LIMIT_RE = re.compile(r"Limit: ([\d,]+) enqueued (tokens|requests)")
+
+
 def failed_for_a_full_queue(batch: BatchJob) -> bool:
-    """A batch refused only because the organisation's queue for its model was full."""
-    codes = {entry.get("code") for entry in batch.errors or [] if isinstance(entry, dict)}
-    return batch.status == BatchStatus.FAILED and bool(codes) and codes <= QUEUE_FULL_CODES
+    """A batch refused only because the organisation's queue for its model was full, and which an empty
+    queue would take. One larger than the limit by itself is refused the same way, but waiting cannot
+    help it: that is an ordinary failed batch, whose attempts count (else it would be sent forever)."""
+    entries = [entry for entry in batch.errors or [] if isinstance(entry, dict)]
+    codes = {entry.get("code") for entry in entries}
+    if batch.status != BatchStatus.FAILED or not codes or not codes <= QUEUE_FULL_CODES:
+        return False
+    for entry in entries:
+        if found := _LIMIT_RE.search(str(entry.get("message") or "")):
+            limit = int(found.group(1).replace(",", ""))
+            size = batch.estimated_input_tokens if found.group(2) == "tokens" else batch.total
+            if size is not None and size > limit:
+                return False
+    return True
 
 
 def in_flight(model: str):

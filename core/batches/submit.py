@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 ROW_FETCH_CHUNK = 2000
 SUBMISSION_KEY = "submission"  # the metadata key of the idempotency key
 SUBMISSION_FILE_PREFIX = "recruit-"
+QUEUE_LOCK_NAMESPACE = 0x5EC1  # first key of pg_advisory_xact_lock(int, int): "a model's token budget"
 
 
 def submit_pending(kind: str, service: BatchService | None = None, limits: BatchLimits | None = None) -> list[BatchJob]:
@@ -41,23 +42,17 @@ def submit_pending(kind: str, service: BatchService | None = None, limits: Batch
     queue for the kind's model is full (core.batches.queue)."""
     spec = get_kind(kind)
     service = service or BatchService()
-    model = spec.model_name()
+    wait = queue_full_wait(spec.model_name())
+    if wait is not None:
+        logger.info("event=submission_held kind=%s reason=%s", kind, wait)
+        return []
     submitted = []
-    while True:
-        batch_limits = limits or BatchLimits.for_kind(kind, model)
-        wait = queue_full_wait(model)
-        if wait is None and batch_limits.token_room is not None and batch_limits.token_room <= 0:
-            wait = f"our batches in flight for {model} hold the whole enqueued-token budget"
-        if wait is not None:
-            logger.info("event=submission_held kind=%s reason=%s", kind, wait)
-            return submitted
-        batch = submit_one_batch(spec, service, batch_limits)
-        if batch is None:
-            return submitted
+    while (batch := submit_one_batch(spec, service, limits)) is not None:
         submitted.append(batch)
+    return submitted
 
 
-def submit_one_batch(spec: BatchKindSpec, service: BatchService, limits: BatchLimits) -> BatchJob | None:
+def submit_one_batch(spec: BatchKindSpec, service: BatchService, limits: BatchLimits | None = None) -> BatchJob | None:
     # The submission's idempotency key names the uploaded file and is in the batch's metadata, so that
     # reconciliation (core.batches.reconcile) can tell our uploads and batches from anyone else's.
     key = uuid.uuid4().hex
@@ -71,7 +66,12 @@ def submit_one_batch(spec: BatchKindSpec, service: BatchService, limits: BatchLi
         path.unlink(missing_ok=True)
 
 
-def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: BatchLimits, path: Path, key: str):
+def _submit_in_transaction(
+    spec: BatchKindSpec, service: BatchService, limits: BatchLimits | None, path: Path, key: str
+) -> BatchJob | None:
+    limits = limits or _limits_in_transaction(spec)
+    if limits is None:
+        return None
     rows = spec.pending().select_for_update(skip_locked=True, of=("self",))
     plan = BatchPlan(limits)
     taken: list[tuple[int, str, int, int]] = []  # (row id, custom_id, attempt number, input version)
@@ -125,6 +125,21 @@ def _submit_in_transaction(spec: BatchKindSpec, service: BatchService, limits: B
         cut_by=plan.refused_reason or "no more pending work",
     )
     return batch
+
+
+def _limits_in_transaction(spec: BatchKindSpec) -> BatchLimits | None:
+    """The kind's limits, with the token budget's room reckoned under a lock per model held until this
+    submission commits: two submitters cannot both take the same room. None while our batches in flight
+    hold the whole budget."""
+    model = spec.model_name()
+    if settings.BATCH_ENQUEUED_TOKEN_BUDGET is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [QUEUE_LOCK_NAMESPACE, model])
+    limits = BatchLimits.for_kind(spec.kind, model)
+    if limits.token_room is not None and limits.token_room <= 0:
+        logger.info("event=submission_held kind=%s reason=our batches in flight hold the token budget", spec.kind)
+        return None
+    return limits
 
 
 def _delete_orphan_file(service: BatchService, file_id: str) -> None:

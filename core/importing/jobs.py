@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from core.importing.files import NotImportable, open_regular, shown
@@ -279,10 +279,16 @@ def import_jobs_file(path: Path) -> JobImportReport:
         first_seen[job["external_id"]] = number
         cleaned.append((where, job))
         if len(cleaned) >= UPSERT_CHUNK:
-            _write(cleaned, report)
+            _forget(first_seen, _write(cleaned, report))
             cleaned.clear()
-    _write(cleaned, report)
+    _forget(first_seen, _write(cleaned, report))
     return report
+
+
+def _forget(first_seen: dict[str, int], refused: set[str]) -> None:
+    """A row the database refused is not the first of its external_id: a later one may still be used."""
+    for external_id in refused:
+        first_seen.pop(external_id, None)
 
 
 def _reject(report: JobImportReport, where: str, exc: Exception) -> None:
@@ -292,32 +298,38 @@ def _reject(report: JobImportReport, where: str, exc: Exception) -> None:
     report.rejected.append((where, reason[:1000]))
 
 
-def _write(rows: list[tuple[str, dict]], report: JobImportReport) -> None:
+def _write(rows: list[tuple[str, dict]], report: JobImportReport) -> set[str]:
     """Write a chunk in one transaction (a query per row was two thirds of importing 1,000 jobs); if the
-    database refuses it, or another import created one of its jobs meanwhile, row by row instead, so each
-    refusal is reported against its own line."""
+    database refuses it, or another import created or locked one of its jobs meanwhile (a deadlock of two
+    imports of overlapping files), row by row instead, so each refusal is reported against its own line.
+    Returns the external ids of the rows refused."""
     if not rows:
-        return
+        return set()
     tally = JobImportReport()
     try:
-        _upsert_chunk([job for _, job in rows], tally)
-    except (DataError, IntegrityError):
+        _upsert_chunk(sorted((job for _, job in rows), key=lambda job: job["external_id"]), tally)
+    except (DataError, IntegrityError, OperationalError):
+        refused = set()
         for where, job in rows:
             try:
                 _upsert(job, report)
             except (DataError, IntegrityError) as exc:
                 _reject(report, where, exc)
-        return
+                refused.add(job["external_id"])
+        return refused
     report.created += tally.created
     report.updated += tally.updated
     report.duplicates += tally.duplicates
+    return set()
 
 
 def _upsert_chunk(jobs: list[dict], report: JobImportReport) -> None:
     with transaction.atomic():
         existing = {
             job.external_id: job
-            for job in Job.objects.select_for_update().filter(external_id__in=[data["external_id"] for data in jobs])
+            for job in Job.objects.select_for_update()
+            .filter(external_id__in=[data["external_id"] for data in jobs])
+            .order_by("external_id")  # locks taken in one order by every import
         }
         Job.objects.bulk_create([Job(**data) for data in jobs if data["external_id"] not in existing])
         report.created += len(jobs) - len(existing)

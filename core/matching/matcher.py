@@ -167,10 +167,13 @@ def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int
         report = _match_until_done(chunk_size, progress)
     else:
         reports: list[MatchReport] = []
+        errors: list[Exception] = []
 
         def worker():
             try:
                 reports.append(_match_until_done(chunk_size, progress))
+            except Exception as exc:  # noqa: BLE001 (re-raised below; in a thread it would only reach excepthook)
+                errors.append(exc)
             finally:
                 connection.close()
 
@@ -179,6 +182,8 @@ def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int
             thread.start()
         for thread in threads:
             thread.join()
+        if errors:
+            raise errors[0]
         report = MatchReport(
             cvs=sum(r.cvs for r in reports),
             predictions=sum(r.predictions for r in reports),

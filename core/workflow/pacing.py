@@ -11,7 +11,8 @@ next round is due at the earliest of them:
 - past that moment (always, for OpenAI, whose latency is unknown), a tenth of the time since: seconds
   at first, minutes once a batch has been open for an hour.
 
-The driver's interval caps the sleep: the longest a finished batch waits to be noticed.
+The driver's interval caps the sleep: the longest a finished batch waits to be noticed, and the wait
+when nothing is in flight (work held back by a full queue, or rows another worker holds).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def seconds_until_next_poll(ceiling: float, now: datetime | None = None) -> floa
         _due(backend, submitted_at, next_poll_at, now)
         for backend, submitted_at, next_poll_at in open_batches().values_list("backend", "submitted_at", "next_poll_at")
     ]
-    return min(min(due, default=SHORTEST_WAIT["mock"]), ceiling)
+    # Nothing in flight: what is left waits on time (a full queue's retry) or on another worker's rows.
+    return min(min(due, default=ceiling), ceiling)
 
 
 def _due(backend: str, submitted_at: datetime | None, next_poll_at: datetime | None, now: datetime) -> float:
