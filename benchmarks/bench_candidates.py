@@ -17,16 +17,9 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
+from psycopg.types.json import Jsonb
 
-from benchmarks.harness import peak_rss_mb, setup_django
-
-
-def clustered(rng, centres: np.ndarray, n: int) -> np.ndarray:
-    picks = centres[rng.integers(0, len(centres), n)]
-    noise = rng.standard_normal(picks.shape).astype(np.float32)
-    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
-    vectors = picks + noise
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+from benchmarks.harness import clustered_vectors, copy_vectors, make_centres, peak_rss_mb, setup_django
 
 
 def main():
@@ -43,7 +36,6 @@ def main():
 
     from django.conf import settings
     from django.db import connection
-    from pgvector.psycopg import register_vector
 
     from core.matching import candidates as search
     from core.matching.candidates import CandidateFilters, candidates_for_job
@@ -51,60 +43,25 @@ def main():
     from core.operations.cv_index import build_cv_index, cv_index_valid, drop_cv_index
 
     dims = settings.EMBEDDING_DIMENSIONS
-    rng = np.random.default_rng(7)
-    centres = rng.standard_normal((args.clusters, dims)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    cv_vectors = clustered(rng, centres, args.cvs)
-    job_vectors = clustered(rng, centres, args.jobs)
-    skills = [{"skills": [{"name": name, "keywords": []}]} for name in ("Python", "SQL", "Go")]
+    centres = make_centres(args.clusters, dims, seed=7)
+    cv_vectors = clustered_vectors(args.cvs, centres, seed=8)
+    job_vectors = clustered_vectors(args.jobs, centres, seed=9)
+    skills = [Jsonb({"skills": [{"name": name, "keywords": []}]}) for name in ("Python", "SQL", "Go")]
 
     drop_cv_index()
-    connection.ensure_connection()
-    register_vector(connection.connection)
     began = time.perf_counter()
-    with connection.cursor() as cursor:
-        copy_sql = (
-            "COPY core_cv (source_name, raw_text, content_hash, parsed, parse_status, parse_attempts, parse_error,"
-            " embedding, embedding_status, embedding_attempts, embedding_error, created_at, updated_at)"
-            " FROM STDIN WITH (FORMAT BINARY)"
-        )
-        with cursor.cursor.copy(copy_sql) as copy:
-            copy.set_types(
-                [
-                    "text",
-                    "text",
-                    "text",
-                    "jsonb",
-                    "text",
-                    "int2",
-                    "text",
-                    "vector",
-                    "text",
-                    "int2",
-                    "text",
-                    "timestamptz",
-                    "timestamptz",
-                ]
-            )
-            now = datetime.now(UTC)
-            for n, vector in enumerate(cv_vectors):
-                copy.write_row(
-                    (
-                        f"cv{n}.txt",
-                        f"cv {n}",
-                        f"{n:064d}",
-                        skills[n % 3],
-                        "parsed",
-                        1,
-                        "",
-                        vector,
-                        "embedded",
-                        1,
-                        "",
-                        now,
-                        now,
-                    )
-                )
+    now = datetime.now(UTC)
+    copy_vectors(
+        "core_cv",
+        "source_name, raw_text, content_hash, parsed, parse_status, parse_attempts, parse_error, embedding, "
+        "embedding_status, embedding_attempts, embedding_error, created_at, updated_at",
+        ["text", "text", "text", "jsonb", "text", "int2", "text", "vector", "text", "int2", "text", "timestamptz",
+         "timestamptz"],
+        (
+            (f"cv{n}.txt", f"cv {n}", f"{n:064d}", skills[n % 3], "parsed", 1, "", vector, "embedded", 1, "", now, now)
+            for n, vector in enumerate(cv_vectors)
+        ),
+    )
     loaded = time.perf_counter()
     build = build_cv_index()
     searchable = time.perf_counter()
