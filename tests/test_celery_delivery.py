@@ -342,12 +342,13 @@ def test_time_limits_visibility_timeout_and_expiring_beat_ticks_are_configured()
     assert 0 < conf["soft"] < conf["hard"]
     assert conf["transport"]["visibility_timeout"] > conf["hard"]
     assert conf["scheduler"] == "recruit.celery:SingleBeatScheduler"
-    assert set(conf["schedule"]) == {"submit-batches", "poll-batches", "match-cvs"}
+    assert set(conf["schedule"]) == {"submit-batches", "poll-batches", "match-cvs", "build-cv-index"}
     for name, entry in conf["schedule"].items():
         assert entry["options"]["expires"] == entry["schedule"], name  # a missed tick is dropped, not queued
     assert conf["schedule"]["poll-batches"]["options"]["expires"] == 20
     assert conf["tasks"] == {name: [True, True] for name in
-                             ("core.tasks.submit_batches", "core.tasks.poll_batches", "core.tasks.match_cvs")}
+                             ("core.tasks.submit_batches", "core.tasks.poll_batches", "core.tasks.match_cvs",
+                              "core.tasks.build_cv_index")}
 
     result = settings_in_subprocess(
         CELERY_BROKER_URL="redis://redis:6379/0", CELERY_TASK_SOFT_TIME_LIMIT="50", CELERY_TASK_TIME_LIMIT="60"

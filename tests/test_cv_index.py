@@ -1,14 +1,29 @@
 """The CV HNSW index dropped for a bulk load and built again concurrently: valid, used by the search,
-and safe to build twice. Needs real transactions (CREATE INDEX CONCURRENTLY refuses to run in one)."""
+and safe to build twice; the workflow doing both by itself around a bulk load, and healing a build cut
+short. Needs real transactions (CREATE INDEX CONCURRENTLY refuses to run in one)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import pytest
+from django.db import DatabaseError, connection, connections
 
 from core.matching.candidates import candidates_for_job
-from core.models import CV, Job
-from core.operations.cv_index import INDEX, build_cv_index, cv_index_valid, drop_cv_index, memory_for
-from tests.pipeline_helpers import make_cv, make_job, unit_vector
+from core.models import CV, EmbeddingStatus, Job
+from core.operations.cv_index import (
+    INDEX,
+    build_after_load,
+    build_cv_index,
+    cv_index_valid,
+    drop_cv_index,
+    drop_for_bulk_load,
+    is_bulk_load,
+    memory_for,
+)
+from core.workflow.runner import run_pipeline
+from tests.pipeline_helpers import embedded_cv, make_cv, make_job, mock_service, unit_vector
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,3 +50,108 @@ def test_drop_then_build_concurrently_gives_a_valid_index_the_search_uses():
 def test_memory_grows_with_the_table_within_bounds():
     assert memory_for(0) == 64
     assert 64 < memory_for(100_000) < memory_for(1_000_000) <= 2048
+
+
+def _index_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [INDEX])
+        return cursor.fetchone()[0]
+
+
+def test_a_bulk_load_is_large_and_at_least_what_is_already_indexed(settings):
+    settings.CV_INDEX_BULK_LOAD_ROWS = 100
+    assert is_bulk_load(awaiting=100, embedded=0)
+    assert is_bulk_load(awaiting=500, embedded=500)
+    assert not is_bulk_load(awaiting=99, embedded=0)  # a trickle keeps the index
+    assert not is_bulk_load(awaiting=500, embedded=501)  # the table is mostly indexed already
+
+
+def test_the_pipeline_drops_the_index_for_a_bulk_load_and_builds_it_once_the_load_is_in(settings, caplog):
+    settings.CV_INDEX_BULK_LOAD_ROWS = 20
+    job = make_job(1, "Backend Engineer", ["Python", "Django", "PostgreSQL"])
+    for n in range(30):
+        make_cv(n)
+    events = []
+    with caplog.at_level(logging.INFO, logger="core.operations.cv_index"):
+        assert run_pipeline(mock_service(), on_event=events.append).finished
+    assert "event=cv_index_dropped awaiting=30 embedded=0" in caplog.text
+    [built] = [event for event in events if event.stage == "index"]
+    assert built.detail["how"].startswith("concurrently, 30 vectors")
+    # It came after every CV embedding was in, and only once.
+    assert [e.stage for e in events].index("index") > max(
+        i for i, e in enumerate(events) if e.stage == "ingest" and e.kind == "cv_embedding"
+    )
+    assert cv_index_valid() and _index_count() == 1
+    assert CV.objects.filter(embedding_status=EmbeddingStatus.EMBEDDED).count() == 30
+    assert len(candidates_for_job(job.pk, top=10)) == 10
+
+
+def test_a_small_load_into_an_indexed_table_keeps_the_index(settings):
+    settings.CV_INDEX_BULK_LOAD_ROWS = 20
+    for n in range(25):
+        embedded_cv(n, unit_vector(n))
+    for n in range(25, 49):  # 24 awaiting: over the threshold, but fewer than the 25 indexed
+        make_cv(n)
+    assert not drop_for_bulk_load()
+    assert cv_index_valid()
+
+
+def test_the_search_stays_exact_while_the_index_is_missing():
+    job = make_job(1, "Engineer", ["Python"])
+    Job.objects.filter(pk=job.pk).update(embedding=unit_vector(1000))
+    for n in range(12):
+        embedded_cv(n, unit_vector(n))
+    with_index = candidates_for_job(job.pk, top=5)
+    drop_cv_index()
+    without = candidates_for_job(job.pk, top=5)
+    assert [c.cv_id for c in without] == [c.cv_id for c in with_index]
+    assert build_after_load() is not None and cv_index_valid()
+
+
+def test_no_build_while_cvs_still_await_their_embedding():
+    drop_cv_index()
+    embedded_cv(1, unit_vector(1))
+    make_cv(2)  # pending
+    assert build_after_load() is None and not cv_index_valid()
+    CV.objects.filter(embedding_status=EmbeddingStatus.PENDING).update(embedding_status=EmbeddingStatus.FAILED)
+    assert build_after_load() is not None and cv_index_valid()
+
+
+def test_a_build_cut_short_leaves_an_invalid_index_that_the_next_step_replaces():
+    for n in range(200):
+        embedded_cv(n, unit_vector(n))
+    drop_cv_index()
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = '5ms'")
+        try:
+            with pytest.raises(DatabaseError):
+                build_cv_index()
+        finally:
+            cursor.execute("RESET statement_timeout")
+    assert _index_count() == 1 and not cv_index_valid()  # there, but invalid: the search cannot use it
+    assert build_after_load().startswith("concurrently, 200 vectors")
+    assert cv_index_valid() and _index_count() == 1
+
+
+def test_two_workers_building_at_once_build_it_once():
+    for n in range(300):
+        embedded_cv(n, unit_vector(n))
+    drop_cv_index()
+    outcomes: list[str | None] = []
+    barrier = threading.Barrier(2)
+
+    def worker():
+        try:
+            barrier.wait()
+            outcomes.append(build_after_load())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cv_index_valid() and _index_count() == 1
+    # One built it; the other found the lock held or the index valid, and did nothing.
+    assert len(outcomes) == 2 and sum(how is not None for how in outcomes) == 1

@@ -20,6 +20,8 @@ def describe_event(event: PipelineEvent) -> str | None:
         return ingested_line(event.detail["batch"], event.detail["report"])
     if event.stage == "match":
         return f"matched {event.detail['cvs']} CVs, {event.detail['predictions']} predictions"
+    if event.stage == "index":
+        return f"built the CV index after the bulk load ({event.detail['how']})"
     if event.stage == "wait":
         return f"waiting {event.detail['seconds']:.0f}s for {event.detail['open_batches']} batch(es) in flight"
     return None

@@ -2,20 +2,33 @@
 
 The index serves one query, a job's best candidates (core.matching.candidates). Maintained row by
 row it makes applying CV embeddings about ten times slower (docs/BENCHMARKS.md, bench_embedding_apply),
-so an initial load into a mostly new table is faster with the index dropped before and built once
-after: ``CREATE INDEX CONCURRENTLY``, which does not block writes, with pgvector's parallel build and
+so a bulk load into a mostly new table is faster with the index dropped before and built once after:
+``CREATE INDEX CONCURRENTLY``, which does not block writes, with pgvector's parallel build and
 ``maintenance_work_mem`` large enough for the graph to be built in memory (pgvector warns and slows
 down sharply once the graph no longer fits).
+
+The workflow does this by itself (core.workflow.steps): before polling, ``drop_for_bulk_load`` drops
+the index when at least ``CV_INDEX_BULK_LOAD_ROWS`` CVs await their embedding and they outnumber the
+CVs already embedded; after polling, ``build_after_load`` builds it once no CV awaits one. Until then
+the candidate search is exact, by a sequential scan: slower, never wrong. Both run outside any
+transaction (PostgreSQL requires it of the concurrent forms) and under a session advisory lock, so
+two workers never drop and build at once; a build cut short (a killed worker) leaves an invalid
+index, which the next ``build_after_load`` drops and builds again.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection
 
-from core.models import HNSW_INDEXES
+from core.models import CV, HNSW_INDEXES, EmbeddingStatus
+
+logger = logging.getLogger(__name__)
 
 INDEX = HNSW_INDEXES["core_cv"]
 # Per vector in the in-memory graph: the half-precision vector, m = 16 neighbours on layer 0 (twice
@@ -23,6 +36,8 @@ INDEX = HNSW_INDEXES["core_cv"]
 GRAPH_BYTES_PER_ROW_OVERHEAD = 2 * 16 * 2 * 8 + 128
 MIN_MEMORY_MB = 64
 MAX_MEMORY_MB = 2048
+ADVISORY_LOCK = (0x5EC3, 1)  # pg_try_advisory_lock(int, int): "CV index maintenance"
+AWAITING = [EmbeddingStatus.PENDING, EmbeddingStatus.QUEUED]
 
 
 def _definition(concurrently: bool) -> str:
@@ -82,3 +97,59 @@ def build_cv_index(concurrently: bool = True) -> str:
             cursor.execute("RESET max_parallel_maintenance_workers")
     how = "concurrently" if concurrently else "blocking writes"
     return f"{how}, {rows:,} vectors, maintenance_work_mem {memory} MB, up to {workers} parallel workers"
+
+
+@contextmanager
+def _maintenance_lock() -> Iterator[bool]:
+    """Whether this session may drop or build the index now: one session at a time does either."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", ADVISORY_LOCK)
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", ADVISORY_LOCK)
+
+
+def is_bulk_load(awaiting: int, embedded: int) -> bool:
+    """Building the graph once costs about a twelfth of inserting each row into it (bench_embedding_apply),
+    but without the index the candidate search scans every CV: drop it only for a load at least as large
+    as what it already holds."""
+    return awaiting >= settings.CV_INDEX_BULK_LOAD_ROWS and awaiting >= embedded
+
+
+def drop_for_bulk_load() -> bool:
+    """Drop the index if a bulk load of CV embeddings is under way; whether it was dropped by this call."""
+    awaiting = CV.objects.filter(embedding_status__in=AWAITING).count()
+    if awaiting < settings.CV_INDEX_BULK_LOAD_ROWS or not _index_exists():
+        return False
+    embedded = CV.objects.filter(embedding_status=EmbeddingStatus.EMBEDDED).count()
+    if not is_bulk_load(awaiting, embedded):
+        return False
+    with _maintenance_lock() as acquired:
+        if not acquired:
+            return False  # another worker is dropping or building it
+        drop_cv_index()
+    logger.info("event=cv_index_dropped awaiting=%s embedded=%s", awaiting, embedded)
+    return True
+
+
+def build_after_load() -> str | None:
+    """Build the index once no CV awaits its embedding, if it is missing or invalid; how it was built,
+    or None when there was nothing to do (or another worker holds the maintenance lock)."""
+    if cv_index_valid() or CV.objects.filter(embedding_status__in=AWAITING).exists():
+        return None
+    with _maintenance_lock() as acquired:
+        if not acquired or cv_index_valid():
+            return None
+        how = build_cv_index()
+    logger.info("event=cv_index_built how=%r", how)
+    return how
+
+
+def _index_exists() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [INDEX])
+        return cursor.fetchone()[0]

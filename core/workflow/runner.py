@@ -75,6 +75,9 @@ def _one_pass(service: BatchService, result: RunResult, emit) -> None:
         emit(PipelineEvent("match", None, {"cvs": matched.cvs, "predictions": matched.predictions}))
     for kind in steps.kinds_after_matching():
         _submit_and_poll(kind, service, result, emit)
+    built = steps.build_cv_index_after_load()
+    if built is not None:
+        emit(PipelineEvent("index", None, {"how": built}))
 
 
 def _submit_and_poll(kind: str, service: BatchService, result: RunResult, emit) -> None:

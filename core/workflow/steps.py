@@ -22,6 +22,7 @@ from core.batches.registry import all_kinds
 from core.batches.submit import submit_pending
 from core.matching.matcher import MatchReport, match_pending_cvs
 from core.models import BatchJob, EmbeddingStatus, Job
+from core.operations import cv_index
 from core.services.batch_service import BatchService
 from core.services.provider_errors import provider_error_message
 
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PipelineEvent:
-    """Something a step did, for a driver to show: ``submit``, ``ingest``, ``match`` or ``wait``."""
+    """Something a step did, for a driver to show: ``submit``, ``ingest``, ``match``, ``index`` or ``wait``."""
 
     stage: str
     kind: str | None
@@ -79,9 +80,19 @@ def submit(service: BatchService, kinds: list[str] | None = None) -> list[BatchJ
 
 
 def poll(service: BatchService) -> list[tuple[BatchJob, IngestReport]]:
-    """Poll every open batch; returns the batches ingested by this call, with what each applied."""
+    """Poll every open batch; returns the batches ingested by this call, with what each applied.
+
+    A bulk load of CV embeddings has the CV index dropped before it is ingested (built again by
+    ``build_cv_index_after_load`` once the load has ended).
+    """
+    cv_index.drop_for_bulk_load()
     polled = poll_open_batches(service)
     return [(batch, report) for batch, report in polled if report is not None and not report.skipped]
+
+
+def build_cv_index_after_load() -> str | None:
+    """Build the CV index a bulk load dropped, once no CV awaits its embedding (see core.operations.cv_index)."""
+    return cv_index.build_after_load()
 
 
 def job_embeddings_outstanding() -> bool:
