@@ -248,16 +248,17 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport, lost: bo
             .only(*_ITEM_FIELDS, f"{spec.item_field}_id")
         )
         if lost:
-            code, outcome = "batch_lost", "not_run"
+            code, outcome, event = "batch_lost", "not_run", "lost"
             message = f"not run: the provider no longer has batch {batch.provider_batch_id} ({batch.poll_error})"
         elif failed_for_a_full_queue(batch):
             # Refused before anything ran; submission waits for room (core.batches.queue).
-            code, message, outcome = "queue_full", f"not run: {_batch_failure_reason(batch)}", "not_run"
+            code, outcome, event = "queue_full", "not_run", "queue_full"
+            message = f"not run: {_batch_failure_reason(batch)}"
         elif batch.status == BatchStatus.FAILED:
             # The file broke a rule: it may be our request building, so it counts as an attempt.
-            code, message, outcome = "batch_failed", _batch_failure_reason(batch), "failed"
+            code, message, outcome, event = "batch_failed", _batch_failure_reason(batch), "failed", "validation_failed"
         else:
-            code, message, outcome = "not_run", f"not run: batch {batch.status}", "not_run"
+            code, message, outcome, event = "not_run", f"not run: batch {batch.status}", "not_run", None
         now = timezone.now()
         outcomes = []
         for item in remaining:
@@ -276,12 +277,8 @@ def _finish(batch: BatchJob, spec: BatchKindSpec, report: IngestReport, lost: bo
             batch.model, batch.input_tokens or batch.estimated_input_tokens, batch.output_tokens or 0
         )
         batch.save(update_fields=["ingested_at", "lost_at", "estimated_cost"])
-    if lost:
-        log_batch_event("lost", batch, logging.WARNING, returned=len(remaining), reason=message)
-    elif failed_for_a_full_queue(batch):
-        log_batch_event("queue_full", batch, logging.WARNING, returned=len(remaining), reason=message)
-    elif batch.status == BatchStatus.FAILED:
-        log_batch_event("validation_failed", batch, logging.WARNING, returned=len(remaining), reason=message)
+    if event is not None:
+        log_batch_event(event, batch, logging.WARNING, returned=len(remaining), reason=message)
     log_batch_event(
         "ingested",
         batch,
