@@ -9,9 +9,10 @@ import threading
 
 import pytest
 from django.db import DatabaseError, connection, connections
+from django.utils import timezone
 
 from core.matching.candidates import candidates_for_job
-from core.models import CV, EmbeddingStatus, Job
+from core.models import CV, BatchJob, BatchKind, BatchStatus, EmbeddingStatus, Job
 from core.operations.cv_index import (
     INDEX,
     build_after_load,
@@ -108,13 +109,28 @@ def test_the_search_stays_exact_while_the_index_is_missing():
     assert build_after_load() is not None and cv_index_valid()
 
 
-def test_no_build_while_cvs_still_await_their_embedding():
+def test_no_build_while_a_bulk_load_is_under_way_or_a_finished_batch_awaits_its_ingest(settings):
+    settings.CV_INDEX_BULK_LOAD_ROWS = 20
     drop_cv_index()
-    embedded_cv(1, unit_vector(1))
-    make_cv(2)  # pending
+    for n in range(10):
+        embedded_cv(n, unit_vector(n))
+    for n in range(10, 30):  # 20 awaiting, more than the 10 embedded: still a bulk load
+        make_cv(n)
     assert build_after_load() is None and not cv_index_valid()
-    CV.objects.filter(embedding_status=EmbeddingStatus.PENDING).update(embedding_status=EmbeddingStatus.FAILED)
-    assert build_after_load() is not None and cv_index_valid()
+
+    # Half of them in: 10 awaiting, below the threshold. But a finished batch is still to be ingested.
+    CV.objects.filter(pk__in=CV.objects.filter(embedding_status=EmbeddingStatus.PENDING).values("pk")[:10]).update(
+        embedding_status=EmbeddingStatus.EMBEDDED, embedding=unit_vector(99)
+    )
+    batch = BatchJob.objects.create(
+        kind=BatchKind.CV_EMBEDDING, provider_batch_id="batch_x", status=BatchStatus.COMPLETED, total=10
+    )
+    assert build_after_load() is None and not cv_index_valid()
+
+    # Ingested: the 10 still awaiting are a trickle, not a load; the index is built without waiting for them.
+    BatchJob.objects.filter(pk=batch.pk).update(ingested_at=timezone.now())
+    assert build_after_load().startswith("concurrently, 20 vectors") and cv_index_valid()
+    assert not drop_for_bulk_load()  # and the trickle does not drop it again
 
 
 def test_a_build_cut_short_leaves_an_invalid_index_that_the_next_step_replaces():

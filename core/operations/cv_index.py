@@ -9,8 +9,10 @@ down sharply once the graph no longer fits).
 
 The workflow does this by itself (core.workflow.steps): before polling, ``drop_for_bulk_load`` drops
 the index when at least ``CV_INDEX_BULK_LOAD_ROWS`` CVs await their embedding and they outnumber the
-CVs already embedded; after polling, ``build_after_load`` builds it once no CV awaits one. Until then
-the candidate search is exact, by a sequential scan: slower, never wrong. Both run outside any
+CVs already embedded; after polling, ``build_after_load`` builds it once that is no longer so and no
+finished CV embedding batch is waiting to be ingested. (Not "once no CV awaits one": with a steady
+trickle of new CVs and real batches taking hours, that moment may never come.) Until then the
+candidate search is exact, by a sequential scan: slower, never wrong. Both run outside any
 transaction (PostgreSQL requires it of the concurrent forms) and under a session advisory lock, so
 two workers never drop and build at once; a build cut short (a killed worker) leaves an invalid
 index, which the next ``build_after_load`` drops and builds again.
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection
 
-from core.models import CV, HNSW_INDEXES, EmbeddingStatus
+from core.models import CV, HNSW_INDEXES, TERMINAL_BATCH_STATUSES, BatchJob, BatchKind, EmbeddingStatus
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +122,18 @@ def is_bulk_load(awaiting: int, embedded: int) -> bool:
     return awaiting >= settings.CV_INDEX_BULK_LOAD_ROWS and awaiting >= embedded
 
 
+def _bulk_load_under_way() -> tuple[bool, int, int]:
+    awaiting = CV.objects.filter(embedding_status__in=AWAITING).count()
+    if awaiting < settings.CV_INDEX_BULK_LOAD_ROWS:
+        return False, awaiting, 0  # the common case, without counting the whole table
+    embedded = CV.objects.filter(embedding_status=EmbeddingStatus.EMBEDDED).count()
+    return is_bulk_load(awaiting, embedded), awaiting, embedded
+
+
 def drop_for_bulk_load() -> bool:
     """Drop the index if a bulk load of CV embeddings is under way; whether it was dropped by this call."""
-    awaiting = CV.objects.filter(embedding_status__in=AWAITING).count()
-    if awaiting < settings.CV_INDEX_BULK_LOAD_ROWS or not _index_exists():
-        return False
-    embedded = CV.objects.filter(embedding_status=EmbeddingStatus.EMBEDDED).count()
-    if not is_bulk_load(awaiting, embedded):
+    bulk, awaiting, embedded = _bulk_load_under_way()
+    if not bulk or not _index_exists():
         return False
     with _maintenance_lock() as acquired:
         if not acquired:
@@ -137,9 +144,18 @@ def drop_for_bulk_load() -> bool:
 
 
 def build_after_load() -> str | None:
-    """Build the index once no CV awaits its embedding, if it is missing or invalid; how it was built,
-    or None when there was nothing to do (or another worker holds the maintenance lock)."""
-    if cv_index_valid() or CV.objects.filter(embedding_status__in=AWAITING).exists():
+    """Build the index, if it is missing or invalid, once no bulk load is under way; how it was built,
+    or None when there was nothing to do yet (or another worker holds the maintenance lock).
+
+    A finished CV embedding batch not yet ingested holds the build back: it is being ingested, or will
+    be at the next poll, and its rows are cheaper to write before the graph exists.
+    """
+    if cv_index_valid() or _bulk_load_under_way()[0]:
+        return None
+    finished_unread = BatchJob.objects.filter(
+        kind=BatchKind.CV_EMBEDDING, status__in=TERMINAL_BATCH_STATUSES, ingested_at__isnull=True
+    )
+    if finished_unread.exists():
         return None
     with _maintenance_lock() as acquired:
         if not acquired or cv_index_valid():
