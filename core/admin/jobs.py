@@ -95,7 +95,9 @@ class JobAdmin(RecruitModelAdmin):
         if summary is None:
             return "-"
         if not obj.bands_known:
-            return format_html('<span title="too few matches to calibrate the score bands yet">uncalibrated</span>')
+            return format_html(
+                '<span title="{}">uncalibrated</span>', "too few matches to calibrate the score bands yet"
+            )
         return summary.count_text
 
     @admin.display(description="top score")
