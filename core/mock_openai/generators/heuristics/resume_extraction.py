@@ -230,6 +230,11 @@ _NOT_NAME_WORDS = frozenset(
     }
 )  # fmt: skip
 _NAME_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[.'’-][^\W\d_]+)*\.?")
+_NOT_LABELS = frozenset(
+    {"city", "state", "city state", "company", "company name", "client", "duration", "current project"}
+    | {"curriculum vitae", "resume", "cv", "biodata"}
+)
+_STOP_TITLE_WORDS = frozenset({"and", "of", "the", "for", "in", "at", "to"})
 _NAME_LINES = 4  # the name is one of the header's first lines, or there is none
 _NAME_PREFIX_RE = re.compile(r"^(?:name|candidate)\s*[:\-]\s*", re.IGNORECASE)
 _GLUED_HEADING_RE = re.compile(r"(?<=\S)[ \t]*(?=(?:Education|Skill|Company) Details\b)")
@@ -390,11 +395,17 @@ def _looks_like_name(line: str, labelled: bool = False) -> bool:
 
 
 def _looks_like_label(line: str) -> bool:
-    """A short line of words, such as a job title, not a sentence or a list."""
+    """A short line of words, such as a job title, not a sentence or a list, nor a place, an address, a
+    template's placeholder ("City", "State", "[Year]") or the document's own title ("Curriculum Vitae")."""
+    key = re.sub(r"\s+", " ", line).strip().lower()
     return (
         1 <= len(line.split()) <= 6
         and not line.endswith(".")
-        and not any(ch.isdigit() or ch in ",;:•*|" for ch in line)
+        and not any(ch.isdigit() or ch in ",;:•*|@[]" for ch in line)
+        and re.search(r"[^\W\d_]{2}", line) is not None
+        and key not in _COUNTRY_CODES
+        and key not in _NOT_LABELS
+        and key not in _HEADING_TO_SECTION
     )
 
 
@@ -455,6 +466,22 @@ def _basics(header: list[str]) -> dict:
         elif early and not basics["label"] and _looks_like_label(line):
             basics["label"] = line
     return basics
+
+
+def _title_line(text: str) -> str:
+    """The CV's job title when its first line is one in capitals ("SOUS CHEF", "HR BENEFITS COORDINATOR"),
+    as CV builders' exports start: such a line is otherwise read as an unknown heading, and the profile
+    left with no label. A capitalised name ("JOHN SMITH") looks the same, so the line is taken only when
+    one of its words comes back in the rest of the CV (a title does, in the jobs; a name does not, bar
+    the email address, which is left out)."""
+    first, _, rest = text.lstrip().partition("\n")
+    line = _BULLET_RE.sub("", _clean(first))
+    letters = [ch for ch in line if ch.isalpha()]
+    if len(letters) < 2 or not all(ch.isupper() for ch in letters) or not _looks_like_label(line):
+        return ""  # _looks_like_label also turns away a known heading ("SUMMARY")
+    rest = _URL_RE.sub(" ", _EMAIL_RE.sub(" ", rest)).lower()
+    words = [word for word in re.findall(r"[^\W\d_]{2,}", line.lower()) if word not in _STOP_TITLE_WORDS]
+    return line if any(re.search(rf"\b{re.escape(word)}\b", rest) for word in words) else ""
 
 
 def _header_paragraphs(header: list[str]) -> list[str]:
@@ -678,10 +705,17 @@ def extract_resume(text: str) -> dict:
     opening = _header_paragraphs(header)
     listed = [line for line in opening if line.count(",") >= 3 or _INLINE_BULLETS_RE.search(line)]
     basics["summary"] = _paragraph(sections.get("summary", []) or [line for line in opening if line not in listed])
-    basics["label"] = basics["label"] or _role_line(sections.get("education", []))
+    work = _work(sections.get("work", []))
+    latest_position = next((entry["position"] for entry in work if entry["position"]), "")
+    basics["label"] = (
+        basics["label"]
+        or _title_line(text)
+        or (latest_position if _looks_like_label(latest_position) else "")
+        or _role_line(sections.get("education", []))
+    )
     return {
         "basics": basics,
-        "work": _work(sections.get("work", [])),
+        "work": work,
         "education": _education(sections.get("education", [])),
         "skills": _skills(sections.get("skills", []) + listed),
         "languages": _languages(sections.get("languages", [])),

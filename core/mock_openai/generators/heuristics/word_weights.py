@@ -8,16 +8,23 @@ only add noise through hash collisions (measured, docs/BENCHMARKS.md "Match qual
 Numbers ("24", "2017") carry little meaning and weigh `NUMBER_WEIGHT`.
 
 Aliases (k8s, reactjs, ML) count as the word they stand for, so a CV and a job that name one thing two
-ways still share it; a two-word phrase alias ("machine learning") adds its word as well.
+ways still share it; a two-word phrase alias ("machine learning") adds its word as well. An occupation
+and its field ("accounting", "accountant") are aliases of one word too.
 
 Words are looked up by the same 64-bit hash `text_features` gives them, in one sorted array, so the
-lookup is a vectorised binary search with no Python code per word.
+lookup is a vectorised binary search with no Python code per word. The table is kept compact (hash,
+float32 weight and a uint16 alias slot a word) and built from the wheel's file as a stream: each mock
+worker builds its own, and issue 13 bounds a worker's memory.
 """
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 from functools import cache
+from pathlib import Path
 
+import msgpack
 import numpy as np
 
 RARITY_CEILING = 7.5
@@ -41,6 +48,58 @@ WORD_ALIASES = {
     "rn": "nurse",
     "cpa": "accountant",
 }
+# An occupation and its field, and their inflections, count as one word ("accounting" experience
+# meets an "accountant" ad, "nursing" a "nurse"): the person and the work are one skill. Words shared by
+# unrelated trades ("development": business or software, "administration", "training") are left out.
+OCCUPATION_FAMILIES = {
+    "accountant": ("accountants", "accounting", "accountancy"),
+    "teacher": ("teachers", "teaching"),
+    "nurse": ("nurses", "nursing"),
+    "cook": ("cooks", "cooking", "culinary"),
+    "designer": ("designers", "design", "designs", "designing"),
+    "engineer": ("engineers", "engineering"),
+    "consultant": ("consultants", "consulting", "consultancy"),
+    "banker": ("bankers", "banking"),
+    "marketer": ("marketers", "marketing"),
+    "programmer": ("programmers", "programming"),
+    "tester": ("testers", "testing"),
+    "recruiter": ("recruiters", "recruiting", "recruitment"),
+    "lawyer": ("lawyers", "attorney", "attorneys"),
+    "architect": ("architects", "architecture", "architectural"),
+    "photographer": ("photographers", "photography"),
+    "writer": ("writers", "writing"),
+    "editor": ("editors", "editing"),
+    "auditor": ("auditors", "auditing", "audit", "audits"),
+    "electrician": ("electricians",),
+    "plumber": ("plumbers", "plumbing"),
+    "carpenter": ("carpenters", "carpentry"),
+    "cashier": ("cashiers",),
+    "farmer": ("farmers", "farming"),
+    "agriculture": ("agricultural",),
+    "pharmacist": ("pharmacists", "pharmacy"),
+    "therapist": ("therapists", "therapy"),
+    "counselor": ("counselors", "counseling", "counselling", "counsellor", "counsellors"),
+    "tutor": ("tutors", "tutoring"),
+    "coach": ("coaches", "coaching"),
+    "baker": ("bakers", "baking", "bakery"),
+    "translator": ("translators", "translation", "translating"),
+    "sales": ("selling", "salesperson", "salesman", "salesmen"),
+    "finance": ("financial", "financing", "finances"),
+    "pilot": ("pilots",),
+    "aviation": ("aircraft", "airline", "airlines"),
+    "mechanic": ("mechanics",),
+    "physician": ("physicians", "doctor", "doctors"),
+    "nutritionist": ("nutritionists", "nutrition", "nutritional", "dietitian", "dietician"),
+    "journalist": ("journalists", "journalism"),
+    "merchandiser": ("merchandisers", "merchandising"),
+    "paralegal": ("paralegals",),
+    "chef": ("chefs",),
+    "trainer": ("trainers",),
+    "analyst": ("analysts",),
+    "developer": ("developers",),
+    "manager": ("managers",),
+}
+WORD_ALIASES.update({variant: word for word, variants in OCCUPATION_FAMILIES.items() for variant in variants})
 # Two words -> the one word they are known by (added to the text's words, the pair's own words stay).
 PHRASE_ALIASES = {
     ("machine", "learning"): "ml",
@@ -70,9 +129,11 @@ PHRASE_ALIASES = {
 class _SortedTable:
     """Values looked up by uint64 key with one vectorised binary search."""
 
-    def __init__(self, keys: np.ndarray, targets: np.ndarray, weights: np.ndarray):
+    def __init__(self, keys: np.ndarray, **values: np.ndarray):
         order = np.argsort(keys, kind="stable")  # equal hashes (a few words write alike): the first wins
-        self.keys, self.targets, self.weights = keys[order], targets[order], weights[order]
+        self.keys = keys[order]
+        for name, column in values.items():
+            setattr(self, name, column[order])
 
     def find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(whether each hash is a key, the position of its entry where it is)."""
@@ -81,17 +142,22 @@ class _SortedTable:
 
 
 class Lexicon:
-    """Word hashes with the hash each counts as (its alias target) and its weight; phrase aliases."""
+    """Word weights by hash, which words are aliases and the hash each stands for, and the phrase aliases.
 
-    def __init__(self, words: _SortedTable, phrases: _SortedTable, unknown_weight: float):
-        self.words, self.phrases, self.unknown_weight = words, phrases, unknown_weight
+    The word table holds hashes (uint64), weights (float32) and an alias slot (uint16, 0 for a word that
+    counts as itself), 14 bytes a word, about 4.5 MB for English; an alias weighs what its target does.
+    """
+
+    def __init__(self, words: _SortedTable, alias_targets: np.ndarray, phrases: _SortedTable):
+        self.words, self.alias_targets, self.phrases = words, alias_targets, phrases
 
     def look_up(self, hashes: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hash each word counts as, its weight); `numbers` marks words that start with a digit."""
         known, positions = self.words.find(hashes)
-        counted = np.where(known, self.words.targets[positions], hashes)
-        weights = np.where(known, self.words.weights[positions], self.unknown_weight)
-        return counted, np.where(numbers, NUMBER_WEIGHT, weights)
+        slots = np.where(known, self.words.slots[positions], 0)
+        counted = np.where(slots > 0, self.alias_targets[slots], hashes)
+        weights = np.where(known, self.words.weights[positions], np.float32(UNKNOWN_WEIGHT))
+        return counted, np.where(numbers, NUMBER_WEIGHT, weights.astype(np.float64))
 
     def phrase_words(self, pair_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(index of each pair that is a phrase alias, the word it adds, that word's weight)."""
@@ -100,40 +166,62 @@ class Lexicon:
         return hits, self.phrases.targets[positions[hits]], self.phrases.weights[positions[hits]]
 
 
+def _frequency_buckets():
+    """wordfreq's large English table, one list of words at a time (list i: words at -i centibels).
+
+    The file is read from the installed wheel with msgpack (wordfreq's own dependency) as a stream,
+    without importing wordfreq (its tokenizers cost a mock worker about 11 MB) and without holding
+    its 320,000 words at once (freed small strings leave the worker's heap fragmented, measured
+    about 70 MB).
+    """
+    spec = importlib.util.find_spec("wordfreq")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("wordfreq is a dependency of the mock's embeddings")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "large_en.msgpack.gz"
+    with gzip.open(path, "rb") as packed:
+        unpacker = msgpack.Unpacker(packed, raw=False)
+        lists = unpacker.read_array_header()
+        header = unpacker.unpack()
+        if not isinstance(header, dict) or header.get("format") != "cB" or header.get("version") != 1:
+            raise ValueError(f"{path}: not a cBpack file version 1 ({header!r})")
+        for _ in range(lists - 1):
+            yield unpacker.unpack()
+
+
 @cache
 def english_lexicon() -> Lexicon:
-    """Built once per process from wordfreq's English table (about 320,000 words, a quarter second).
-
-    The table is read straight from the wheel's file rather than through `get_frequency_dict`, which
-    would keep its 320,000-entry dictionary cached for the life of the (mock worker) process.
-    """
-    from wordfreq import available_languages, read_cBpack
-
+    """Built once per process from wordfreq's English table (about 320,000 words, under a second)."""
     from .text_features import pair_key, single_word_hashes, word_hash
 
-    buckets = read_cBpack(str(available_languages("large")["en"]))  # bucket i: words at -i centibels
-    vocabulary = [word for bucket in buckets for word in bucket]
-    zipf = np.repeat((900 - np.arange(len(buckets))) / 100, [len(bucket) for bucket in buckets])
-    del buckets
-    hashes, kept = single_word_hashes(vocabulary)
-    del vocabulary
-    words = _SortedTable(hashes, hashes, np.maximum(MIN_WEIGHT, RARITY_CEILING - zipf[kept]))
+    hash_parts, weight_parts = [], []
+    for centibels, bucket in enumerate(_frequency_buckets()):
+        if bucket:
+            hashes, _ = single_word_hashes(bucket)
+            hash_parts.append(hashes)
+            weight = max(MIN_WEIGHT, RARITY_CEILING - (900 - centibels) / 100)
+            weight_parts.append(np.full(len(hashes), weight, dtype=np.float32))
+    english = _SortedTable(np.concatenate(hash_parts), weights=np.concatenate(weight_parts))
+    del hash_parts, weight_parts
 
     def hashes_and_weights(targets) -> tuple[np.ndarray, np.ndarray]:
         """The hashes of alias targets and the weights the table gives them."""
         target_hashes = np.array([word_hash(target) for target in targets], dtype=np.uint64)
-        known, positions = words.find(target_hashes)
-        return target_hashes, np.where(known, words.weights[positions], UNKNOWN_WEIGHT)
+        known, positions = english.find(target_hashes)
+        return target_hashes, np.where(known, english.weights[positions], np.float32(UNKNOWN_WEIGHT))
 
     alias_keys = np.array([word_hash(alias) for alias in WORD_ALIASES], dtype=np.uint64)
     alias_targets, alias_weights = hashes_and_weights(WORD_ALIASES.values())
-    phrase_targets, phrase_weights = hashes_and_weights(PHRASE_ALIASES.values())
-    plain = ~np.isin(words.keys, alias_keys)
-    with_aliases = _SortedTable(
-        np.concatenate([words.keys[plain], alias_keys]),
-        np.concatenate([words.targets[plain], alias_targets]),
-        np.concatenate([words.weights[plain], alias_weights]),
-    )
     phrase_keys = [pair_key(word_hash(first), word_hash(second)) for first, second in PHRASE_ALIASES]
-    phrases = _SortedTable(np.array(phrase_keys, dtype=np.uint64), phrase_targets, phrase_weights)
-    return Lexicon(with_aliases, phrases, UNKNOWN_WEIGHT)
+    phrase_targets, phrase_weights = hashes_and_weights(PHRASE_ALIASES.values())
+    phrases = _SortedTable(np.array(phrase_keys, dtype=np.uint64), targets=phrase_targets, weights=phrase_weights)
+    # The aliases come first, so that where an alias is also an English word its alias entry is the one kept.
+    keys = np.concatenate([alias_keys, english.keys])
+    words = _SortedTable(
+        keys,
+        weights=np.concatenate([alias_weights, english.weights]),
+        slots=np.concatenate([np.arange(1, len(alias_keys) + 1), np.zeros(len(english.keys))]).astype(np.uint16),
+    )
+    del keys
+    first = np.concatenate([[True], words.keys[1:] != words.keys[:-1]])
+    words.keys, words.weights, words.slots = words.keys[first], words.weights[first], words.slots[first]
+    return Lexicon(words, np.concatenate([np.zeros(1, dtype=np.uint64), alias_targets]), phrases)
