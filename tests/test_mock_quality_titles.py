@@ -47,6 +47,22 @@ def test_a_name_in_capitals_is_not_taken_for_a_title():
     assert label(text) != "JOHN SMITH"
 
 
+@pytest.mark.parametrize(
+    ("first_line", "again"),
+    [
+        ("JOHN SMITH", "John Smith - Page 2"),  # a PDF's page footer repeats the name
+        ("MARIA GARCIA", "Receptionist, Garcia Dental, 2018 - 2021"),
+        ("DAVID LEE", "References\nDavid Lee, available on request"),
+        ("CHICAGO", "Line Cook, The Copper Pot, Chicago, 2019 - Present"),
+        ("NEW YORK", "Sous Chef, Bistro 42, New York, 2016 - 2019"),
+        ("CONFIDENTIAL", "Confidential - do not forward"),
+    ],
+)
+def test_a_capitalised_first_line_that_comes_back_is_still_no_title_without_a_role_word(first_line, again):
+    text = f"{first_line}\nExperience\nPrepared salads and sauces for 200 guests a night.\n{again}\n"
+    assert label(text) != first_line
+
+
 @pytest.mark.parametrize("placeholder", ["City , State", "USA", "Company Name", "[Year]", "Curriculum Vitae"])
 def test_a_place_or_template_placeholder_is_never_a_label(placeholder):
     text = f"Experience\n{placeholder}\nCooked for 200 guests a night.\nEducation\n{placeholder}\n"

@@ -234,7 +234,23 @@ _NOT_LABELS = frozenset(
     {"city", "state", "city state", "company", "company name", "client", "duration", "current project"}
     | {"curriculum vitae", "resume", "cv", "biodata"}
 )
-_STOP_TITLE_WORDS = frozenset({"and", "of", "the", "for", "in", "at", "to"})
+# The words a job title ends on or is built around: what tells "SOUS CHEF" from "JOHN SMITH", "CHICAGO"
+# or "CONFIDENTIAL" on a CV's first line, all of which may come back later in the CV.
+_ROLE_WORDS = frozenset(
+    (  # noqa: SIM905 (a word list reads best as words)
+        "accountant administrator advisor adviser advocate agent aide analyst apprentice architect artist "
+        "assistant associate attorney auditor baker banker barista bartender buyer carpenter cashier chef "
+        "clerk coach consultant controller cook coordinator counselor counsellor designer developer "
+        "director dispatcher doctor driver economist editor educator electrician engineer estimator "
+        "executive expert faculty generalist head inspector instructor intern journalist lawyer lead "
+        "librarian machinist manager marketer mechanic merchandiser nurse nutritionist officer operator "
+        "paralegal partner pharmacist photographer physician pilot planner plumber president principal "
+        "producer professor programmer receptionist recruiter representative researcher scientist "
+        "secretary server specialist strategist superintendent supervisor surveyor teacher technician "
+        "technologist tester therapist trader trainee trainer translator tutor underwriter welder worker "
+        "writer"
+    ).split()
+)
 _NAME_LINES = 4  # the name is one of the header's first lines, or there is none
 _NAME_PREFIX_RE = re.compile(r"^(?:name|candidate)\s*[:\-]\s*", re.IGNORECASE)
 _GLUED_HEADING_RE = re.compile(r"(?<=\S)[ \t]*(?=(?:Education|Skill|Company) Details\b)")
@@ -471,16 +487,17 @@ def _basics(header: list[str]) -> dict:
 def _title_line(text: str) -> str:
     """The CV's job title when its first line is one in capitals ("SOUS CHEF", "HR BENEFITS COORDINATOR"),
     as CV builders' exports start: such a line is otherwise read as an unknown heading, and the profile
-    left with no label. A capitalised name ("JOHN SMITH") looks the same, so the line is taken only when
-    one of its words comes back in the rest of the CV (a title does, in the jobs; a name does not, bar
-    the email address, which is left out)."""
+    left with no label. A capitalised name ("JOHN SMITH"), place ("CHICAGO") or stamp ("CONFIDENTIAL")
+    looks the same and may come back too (a page footer, a work location), so the line is taken only when
+    one of its role words (``_ROLE_WORDS``) comes back in the rest of the CV, as a title does in the
+    jobs (the email address and links left out)."""
     first, _, rest = text.lstrip().partition("\n")
     line = _BULLET_RE.sub("", _clean(first))
     letters = [ch for ch in line if ch.isalpha()]
     if len(letters) < 2 or not all(ch.isupper() for ch in letters) or not _looks_like_label(line):
         return ""  # _looks_like_label also turns away a known heading ("SUMMARY")
     rest = _URL_RE.sub(" ", _EMAIL_RE.sub(" ", rest)).lower()
-    words = [word for word in re.findall(r"[^\W\d_]{2,}", line.lower()) if word not in _STOP_TITLE_WORDS]
+    words = [word for word in re.findall(r"[^\W\d_]{2,}", line.lower()) if word in _ROLE_WORDS]
     return line if any(re.search(rf"\b{re.escape(word)}\b", rest) for word in words) else ""
 
 
