@@ -27,8 +27,9 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
-from core.models import CV, HNSW_INDEXES, TERMINAL_BATCH_STATUSES, BatchJob, BatchKind, EmbeddingStatus
+from core.models import CV, HNSW_INDEXES, TERMINAL_BATCH_STATUSES, BatchJob, BatchKind, EmbeddingStatus, ParseStatus
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ GRAPH_BYTES_PER_ROW_OVERHEAD = 2 * 16 * 2 * 8 + 128
 MIN_MEMORY_MB = 64
 MAX_MEMORY_MB = 2048
 ADVISORY_LOCK = (0x5EC3, 1)  # pg_try_advisory_lock(int, int): "CV index maintenance"
-AWAITING = [EmbeddingStatus.PENDING, EmbeddingStatus.QUEUED]
 
 
 def _definition(concurrently: bool) -> str:
@@ -82,21 +82,27 @@ def build_cv_index(concurrently: bool = True) -> str:
     An invalid index left by an interrupted build is dropped first (``IF NOT EXISTS`` would keep it).
     Safe to run twice: a valid index is left as it is.
     """
-    if not cv_index_valid():
-        drop_cv_index()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM core_cv WHERE embedding IS NOT NULL")
-        [rows] = cursor.fetchone()
-        memory = memory_for(rows)
-        # The leader builds too: one worker per other core, within the server's own worker limits.
-        workers = max(0, (os.cpu_count() or 1) - 1)
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [f"{memory}MB"])
-        cursor.execute("SELECT set_config('max_parallel_maintenance_workers', %s, false)", [str(workers)])
+        # A build takes as long as the table needs: a role's statement or lock timeout (a managed server's
+        # default) would cut every attempt short and leave an invalid index to be built again, forever.
+        cursor.execute("SELECT set_config('statement_timeout', '0', false), set_config('lock_timeout', '0', false)")
         try:
+            if not cv_index_valid():
+                drop_cv_index()
+            cursor.execute("SELECT count(*) FROM core_cv WHERE embedding IS NOT NULL")
+            [rows] = cursor.fetchone()
+            memory = memory_for(rows)
+            # The leader builds too: one worker per other core, within the server's own worker limits.
+            # pgvector's parallel build shares the graph in maintenance_work_mem of shared memory: a
+            # server in a container needs /dev/shm that large (docker-compose.yml's shm_size).
+            workers = max(0, (os.cpu_count() or 1) - 1)
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [f"{memory}MB"])
+            cursor.execute("SELECT set_config('max_parallel_maintenance_workers', %s, false)", [str(workers)])
             cursor.execute(_definition(concurrently))
         finally:
-            cursor.execute("RESET maintenance_work_mem")
-            cursor.execute("RESET max_parallel_maintenance_workers")
+            for name in ("maintenance_work_mem", "max_parallel_maintenance_workers", "statement_timeout"):
+                cursor.execute(f"RESET {name}")
+            cursor.execute("RESET lock_timeout")
     how = "concurrently" if concurrently else "blocking writes"
     return f"{how}, {rows:,} vectors, maintenance_work_mem {memory} MB, up to {workers} parallel workers"
 
@@ -123,10 +129,22 @@ def is_bulk_load(awaiting: int, embedded: int) -> bool:
 
 
 def _bulk_load_under_way() -> tuple[bool, int, int]:
-    awaiting = CV.objects.filter(embedding_status__in=AWAITING).count()
+    """Vectors about to be written for the first time against vectors the index holds.
+
+    A CV sent to be embedded again keeps its vector (the index keeps serving it), and a CV still being
+    parsed is hours away from its vector on real batches: neither makes a load that should drop the index.
+    """
+    awaiting = (
+        CV.objects.filter(embedding__isnull=True)
+        .filter(
+            Q(embedding_status=EmbeddingStatus.QUEUED)
+            | Q(embedding_status=EmbeddingStatus.PENDING, parse_status__in=[ParseStatus.PARSED, ParseStatus.FAILED])
+        )
+        .count()
+    )
     if awaiting < settings.CV_INDEX_BULK_LOAD_ROWS:
         return False, awaiting, 0  # the common case, without counting the whole table
-    embedded = CV.objects.filter(embedding_status=EmbeddingStatus.EMBEDDED).count()
+    embedded = CV.objects.filter(embedding__isnull=False).count()
     return is_bulk_load(awaiting, embedded), awaiting, embedded
 
 
