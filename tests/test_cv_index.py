@@ -4,12 +4,14 @@ short. Needs real transactions (CREATE INDEX CONCURRENTLY refuses to run in one)
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
@@ -118,6 +120,15 @@ def test_only_first_vectors_of_parsed_cvs_make_a_load(settings):
     assert not drop_for_bulk_load() and cv_index_valid()
     CV.objects.filter(embedding__isnull=True).update(parse_status=ParseStatus.PARSED)
     assert drop_for_bulk_load() and not cv_index_valid()  # 30 first vectors against 30 held
+
+
+def test_poll_batches_alone_brings_the_index_back():
+    """A deployment that drives polling with the command (cron) rather than Celery or run_pipeline."""
+    for n in range(12):
+        embedded_cv(n, unit_vector(n))
+    drop_cv_index()
+    call_command("poll_batches", stdout=io.StringIO(), stderr=io.StringIO())
+    assert cv_index_valid()
 
 
 def test_the_search_stays_exact_while_the_index_is_missing():

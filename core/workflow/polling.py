@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from core.batches.ingest import IngestReport
 from core.batches.poll import poll_open_batches
 from core.models import BatchJob
+from core.operations import cv_index
 from core.selectors.batches import open_batches
 from core.services.batch_service import BatchService
 from core.workflow.pacing import seconds_until_next_poll
@@ -37,8 +38,12 @@ def _open_pks() -> set[int]:
 
 
 def poll_round(service: BatchService) -> PollRound:
+    """One round, with the CV index handled around a bulk load as every other driver does
+    (core.operations.cv_index): a deployment polling only with ``poll_batches`` gets it back too."""
     was_open = _open_pks()
+    cv_index.drop_for_bulk_load()
     results = poll_open_batches(service)
+    cv_index.build_after_load()
     answered = {batch.pk for batch, _ in results}
     return PollRound(
         was_open=was_open,
