@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import connections
 
 from core.mock_openai.client import MockOpenAIClient
 from core.models import CV, EmbeddingStatus, Job, ParseStatus
@@ -102,3 +105,24 @@ def embedded_job(n: int, vector, **fields) -> Job:
         embedded_at=timezone.now(),
         **fields,
     )
+
+
+def side_by_side(work: Callable[[], object], count: int = 2) -> list:
+    """``work`` run by ``count`` threads released at once, each on its own database connection (closed
+    after): real concurrent sessions. Returns what each returned, in the order they finished."""
+    barrier = threading.Barrier(count)
+    results = []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(work())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

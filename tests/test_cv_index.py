@@ -28,7 +28,7 @@ from core.operations.cv_index import (
     memory_for,
 )
 from core.workflow.runner import run_pipeline
-from tests.pipeline_helpers import embedded_cv, make_cv, make_job, mock_service, unit_vector
+from tests.pipeline_helpers import embedded_cv, make_cv, make_job, mock_service, side_by_side, unit_vector
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -230,21 +230,7 @@ def test_two_workers_building_at_once_build_it_once():
     for n in range(300):
         embedded_cv(n, unit_vector(n))
     drop_cv_index()
-    outcomes: list[str | None] = []
-    barrier = threading.Barrier(2)
-
-    def worker():
-        try:
-            barrier.wait()
-            outcomes.append(build_after_load())
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = side_by_side(build_after_load)
     assert cv_index_valid() and _index_count() == 1
     # One built it; the other found the lock held or the index valid, and did nothing.
     assert len(outcomes) == 2 and sum(how is not None for how in outcomes) == 1

@@ -1,17 +1,15 @@
 """Nothing lost, nothing done twice: ingestion, submission, retries, expiry and cancellation."""
 
-import threading
 
 import orjson
 import pytest
-from django.db import connection, connections
 
 from core.batches import ingest as ingest_module
 from core.batches.ingest import ingest_batch
 from core.batches.poll import poll_open_batches, refresh_batch
 from core.batches.submit import submit_pending
 from core.models import CV, BatchItem, BatchJob, EmbeddingStatus, ItemStatus, Job, ParseStatus
-from tests.pipeline_helpers import make_cv, make_job, mock_service
+from tests.pipeline_helpers import make_cv, make_job, mock_service, side_by_side
 
 
 def _state():
@@ -104,21 +102,7 @@ def test_a_crash_mid_ingest_and_its_retry_equal_one_clean_ingest(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_ingesting_at_once_apply_each_result_once():
     service, batch = _finished_parse_batch(60)
-    barrier = threading.Barrier(2)
-    reports = []
-
-    def worker():
-        try:
-            barrier.wait()
-            reports.append(ingest_batch(BatchJob.objects.get(pk=batch.pk), service))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = side_by_side(lambda: ingest_batch(BatchJob.objects.get(pk=batch.pk), service))
     applied = sum(r.succeeded + r.failed for r in reports)
     assert applied == 60
     assert _state() == _expected(service, batch)
@@ -129,21 +113,8 @@ def test_two_submitters_at_once_never_send_a_row_twice():
     for n in range(400):
         make_job(n, f"Job {n}", ["x"])
     service = mock_service()
-    barrier = threading.Barrier(2)
-    results = []
-
-    def submitter():
-        try:
-            barrier.wait()
-            results.append(submit_pending("job_embedding", service))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=submitter) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = side_by_side(lambda: submit_pending("job_embedding", service))
+    assert len(results) == 2  # both submitters ran to the end, neither raised
     custom_ids = list(BatchItem.objects.values_list("custom_id", flat=True))
     assert len(custom_ids) == len(set(custom_ids)) == 400
     assert Job.objects.filter(embedding_status=EmbeddingStatus.QUEUED).count() == 400

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,6 +26,7 @@ from core.batches.kinds import BatchKindSpec, Result
 from core.batches.queue import failed_for_a_full_queue
 from core.batches.registry import get_kind
 from core.batches.work_rows import Outcome, Settled, settle_rows
+from core.db_locks import try_session_lock
 from core.models import BatchItem, BatchJob, BatchStatus, ItemStatus
 from core.services.batch_service import BatchService
 
@@ -66,19 +66,6 @@ class IngestReport:
         )
 
 
-@contextmanager
-def _ingest_lock(batch_pk: int):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, batch_pk])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, batch_pk])
-
-
 def _chunks(lines: Iterable[dict], size: int) -> Iterator[list[dict]]:
     iterator = iter(lines)
     while chunk := list(islice(iterator, size)):
@@ -88,7 +75,7 @@ def _chunks(lines: Iterable[dict], size: int) -> Iterator[list[dict]]:
 def ingest_batch(batch: BatchJob, service: BatchService) -> IngestReport:
     """Apply a terminal batch's results; a no-op for a batch already ingested or being ingested."""
     report = IngestReport()
-    with _ingest_lock(batch.pk) as acquired:
+    with try_session_lock(ADVISORY_LOCK_NAMESPACE, batch.pk) as acquired:
         batch.refresh_from_db()
         if not acquired or batch.ingested_at is not None or not batch.is_terminal:
             report.skipped = True
@@ -229,7 +216,7 @@ def settle_lost_batch(batch: BatchJob) -> IngestReport:
     """The provider no longer has the batch: none of its results will come, so its rows go back to
     pending (their attempt given back) and the batch is sealed as lost."""
     report = IngestReport()
-    with _ingest_lock(batch.pk) as acquired:
+    with try_session_lock(ADVISORY_LOCK_NAMESPACE, batch.pk) as acquired:
         batch.refresh_from_db()
         if not acquired or batch.ingested_at is not None:
             report.skipped = True

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
+from core.db_locks import try_session_lock
 from core.models import CV, HNSW_INDEXES, TERMINAL_BATCH_STATUSES, BatchJob, BatchKind, EmbeddingStatus, ParseStatus
 
 logger = logging.getLogger(__name__)
@@ -107,20 +106,6 @@ def build_cv_index(concurrently: bool = True) -> str:
     return f"{how}, {rows:,} vectors, maintenance_work_mem {memory} MB, up to {workers} parallel workers"
 
 
-@contextmanager
-def _maintenance_lock() -> Iterator[bool]:
-    """Whether this session may drop or build the index now: one session at a time does either."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", ADVISORY_LOCK)
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", ADVISORY_LOCK)
-
-
 def is_bulk_load(awaiting: int, embedded: int) -> bool:
     """Building the graph once costs about a twelfth of inserting each row into it (bench_embedding_apply),
     but without the index the candidate search scans every CV: drop it only for a load at least as large
@@ -153,7 +138,7 @@ def drop_for_bulk_load() -> bool:
     bulk, awaiting, embedded = _bulk_load_under_way()
     if not bulk or not _index_exists():
         return False
-    with _maintenance_lock() as acquired:
+    with try_session_lock(*ADVISORY_LOCK) as acquired:
         if not acquired:
             return False  # another worker is dropping or building it
         drop_cv_index()
@@ -175,7 +160,7 @@ def build_after_load() -> str | None:
     )
     if finished_unread.exists():
         return None
-    with _maintenance_lock() as acquired:
+    with try_session_lock(*ADVISORY_LOCK) as acquired:
         if not acquired or cv_index_valid():
             return None
         how = build_cv_index()
