@@ -52,19 +52,14 @@ def write_input(path: Path, requests: int, dimensions: int, encoding: str, seed:
             handle.write(orjson.dumps(line) + b"\n")
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished workers: unlike wall time, barely moved by other load."""
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
-
-
 def run_once(input_path: Path, root: Path, workers: int | None) -> dict:
     """The timed part, in this (child) process."""
     sys.path.insert(0, str(REPO))
+    from benchmarks.harness import cpu_seconds
     from core.mock_openai.client import MockOpenAIClient
 
     client = MockOpenAIClient(root=root, failure_rate=0.05, seed=0, latency=0, workers=workers)
-    cpu_before = _cpu_seconds()
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     with input_path.open("rb") as handle:
         uploaded = client.files.create(file=handle, purpose="batch")
@@ -73,7 +68,7 @@ def run_once(input_path: Path, root: Path, workers: int | None) -> dict:
     while batch.status not in ("completed", "failed", "expired", "cancelled"):
         batch = client.batches.retrieve(batch.id)
     finished = time.perf_counter()
-    cpu_used = _cpu_seconds() - cpu_before
+    cpu_used = cpu_seconds() - cpu_before
     output = client.files.retrieve(batch.output_file_id)
     return {
         "status": batch.status,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.harness import REPO, peak_rss_mb, setup_django
+from benchmarks.harness import REPO, cpu_seconds, peak_rss_mb, setup_django
 
 SAMPLES = REPO / "core" / "sample_data"
 FIRST = ["Ada", "Grace", "Alan", "Maria", "Linus", "Chloe", "Omar", "Priya", "Jonas", "Ines", "Kenji", "Zara", "Tariq"]
@@ -48,12 +48,6 @@ def write_jobs(path: Path, count: int, rng: random.Random) -> None:
             job["skills"] = rng.sample(job["skills"], k=max(3, len(job["skills"]) - rng.randint(0, 2)))
             job["location"] = rng.choice(["Berlin", "London", "Lisbon", "Remote", "Chicago", "Toronto"])
             handle.write(orjson.dumps(job) + b"\n")
-
-
-def cpu_seconds() -> float:
-    """User and system time of this process and of its children that have ended (the mock's forked workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main():

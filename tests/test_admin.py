@@ -455,6 +455,7 @@ def test_job_detail_ranks_every_embedded_cv_and_explains_the_top_on_request(admi
     top = settings.EXPLAIN_TOP_N
     assert [row.explanation_state for row in rows] == ["done"] * top + ["not requested"] * (4 - top)
     filtered = admin_client.get(change(job) + "?skills=Python,Django&min_score=abc").context
+    assert len(filtered["candidates"]) == 4  # every CV here lists both
     assert all({"python", "django"} <= {s.lower() for s in row.candidate.skills} for row in filtered["candidates"])
     assert [str(m) for m in filtered["messages"]] == ["Candidate filter ignored: minimum score 'abc' is not a number."]
 

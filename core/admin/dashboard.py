@@ -232,7 +232,7 @@ def dashboard_view(request):
         "spend_charts": [spend_total, spend_kinds],
         "savings": savings,
         "batch_failures": failures,
-        "failed_rows": [rows for rows in failed_rows() if rows.count],
+        "failed_rows": [rows for rows in failed_rows_all if rows.count],
         "needs_attention": sum(rows.count for rows in failed_rows_all) + broken,
         "broken_batches": broken,
     }

@@ -14,7 +14,6 @@ kept as text, so replay can write the very bytes that were recorded.
 
 import hashlib
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -72,7 +71,3 @@ def load_cassettes(directory: Path) -> dict[str, Recorded]:
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
                     raise ValueError(f"{path}:{number}: not a cassette line ({error!r})") from error
     return recorded
-
-
-def replayed(recorded: Mapping[str, Recorded], url: str, body: object) -> Recorded | None:
-    return recorded.get(request_key(url, body))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.matching.candidates import Candidate, CandidateFilters, candidates_for_job
+from core.matching.matcher import SCORE_EPSILON
 from core.models import CandidateExplanation, ExplanationStatus, Job, ScoreBands
 from core.operations.score_bands import current_bands
 from core.selectors.match_labels import MatchEvidence, match_evidence
@@ -28,7 +29,7 @@ class RankedCandidate:
         """done / pending / queued / failed, "outdated" if asked at another score, or "not requested"."""
         if self.explanation is None:
             return NOT_REQUESTED
-        if abs(self.explanation.score - self.candidate.score) > 1e-6:
+        if abs(self.explanation.score - self.candidate.score) > SCORE_EPSILON:
             return "outdated"
         return self.explanation.explanation_status
 

@@ -22,13 +22,11 @@ from core.mock_openai.generators.base import Request
 
 from .answers import answer_requests, usage_tokens
 from .atomic_files import atomic_writer
+from .scripted_outcomes import line_error
 
 CHUNK_REQUESTS = 512
 PARALLEL_MIN_REQUESTS = 4096  # below this, forking costs more than it saves
-EXPIRED_ERROR = {
-    "code": "batch_expired",
-    "message": "This request could not be executed before the completion window expired.",
-}
+EXPIRED_ERROR = line_error("batch_expired")
 _DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 

@@ -9,7 +9,6 @@ directory), which is never listed nor served. Ids that arrive from outside are m
 patterns before they become file names.
 """
 
-import fcntl
 import os
 import re
 import secrets
@@ -29,6 +28,7 @@ from .atomic_files import (
     write_json_atomically,
 )
 from .errors import MockAPIError, bad_request, not_found
+from .file_locks import exclusive_lock
 
 FILE_ID_RE = re.compile(r"file-[A-Za-z0-9]{24}")
 BATCH_ID_RE = re.compile(r"batch_[0-9a-f]{32}")
@@ -122,12 +122,8 @@ class FileStore:
         if not wanted:
             yield
             return
-        fd = os.open(self.input_dir.parent / "uploads.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive_lock(self.input_dir.parent / "uploads.lock"):
             yield
-        finally:
-            os.close(fd)
 
     def save_upload(
         self,
@@ -290,12 +286,8 @@ class BatchStore:
     def lock(self, batch_id: str):
         """An exclusive lock on one batch, across threads and processes (flock on a lock file)."""
         self.record(batch_id)  # 404 before creating a lock file for an unknown id
-        fd = os.open(self._lock_path(batch_id), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive_lock(self._lock_path(batch_id)):
             yield
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def delete(self, batch_id: str) -> None:
         """Remove a batch's record, then its input and lock file; the caller holds the batch's lock.
