@@ -28,6 +28,18 @@ def binary_params_cursor() -> Iterator[psycopg.Cursor]:
         yield cursor
 
 
+def update_ids(table: str, assignments: str, params: Sequence, ids: Sequence[int]) -> int:
+    """UPDATE ``table`` SET ``assignments`` (with ``params``) on the rows whose id is in ``ids``, sent as
+    one binary array; returns how many rows changed. ``filter(pk__in=ids).update()`` writes every id into
+    the query's text, which Django compiles and PostgreSQL parses: a tenth of submitting 30,000
+    explanations."""
+    if not ids:
+        return 0
+    with binary_params_cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE id = ANY(%b::bigint[])", [*params, list(ids)])
+        return cursor.rowcount
+
+
 def update_by_id(
     table: str,
     columns: dict[str, str],

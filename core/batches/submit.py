@@ -16,9 +16,9 @@ import openai
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from core.batches.bulk_sql import update_ids
 from core.batches.costs import batch_cost
 from core.batches.events import log_batch_event
 from core.batches.kinds import BatchKindSpec
@@ -113,8 +113,12 @@ def _submit_in_transaction(
         submitted_at=timezone.now(),
     )
     _insert_items(batch, spec, taken)
-    spec.model.objects.filter(pk__in=[row_id for row_id, *_ in taken]).update(
-        **{spec.state.status: spec.state.queued, spec.state.attempts: F(spec.state.attempts) + 1}
+    state = spec.state
+    update_ids(
+        spec.model._meta.db_table,
+        f"{state.status} = %s, {state.attempts} = {state.attempts} + 1",
+        [state.queued],
+        [row_id for row_id, *_ in taken],
     )
     log_batch_event(
         "submitted",
