@@ -5,10 +5,11 @@
 CV files are generated from the bundled samples (each sample's text with a new name, contact line and
 a reshuffled skill list, so every file is distinct), written to a temporary folder and imported with
 import_cv_files; jobs likewise from jobs.jsonl. Then run_pipeline runs parse, embed, match and
-explain on the mock with its default 5% failure rate and retries. Reports wall time per stage, the CPU
-time of this process and of the mock's worker processes per stage (PostgreSQL's is not included), and
-the peak RSS of this process and of the mock's worker processes. On a machine shared with other work the
-CPU times compare better than the wall times.
+explain on the mock with its default 5% failure rate and retries. Reports per stage the wall time, the
+CPU time of this process and of the mock's worker processes, PostgreSQL's CPU time, and how many cores
+were busy on average (both CPU times over the wall time: on two cores, 2.0 leaves nothing idle), then the
+peak RSS of this process and of the mock's worker processes. On a machine shared with other work the CPU
+times compare better than the wall times.
 """
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.harness import REPO, cpu_seconds, peak_rss_mb, setup_django
+from benchmarks.harness import REPO, cpu_seconds, peak_rss_mb, postgres_cpu_seconds, setup_django
 
 SAMPLES = REPO / "core" / "sample_data"
 FIRST = ["Ada", "Grace", "Alan", "Maria", "Linus", "Chloe", "Omar", "Priya", "Jonas", "Ines", "Kenji", "Zara", "Tariq"]
@@ -71,37 +72,45 @@ def main():
     jobs_path = scratch / "jobs.jsonl"
     write_jobs(jobs_path, args.jobs, rng)
 
-    stages: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    started, cpu_started = time.perf_counter(), cpu_seconds()
+    def clocks() -> tuple[float, float, float]:
+        return time.perf_counter(), cpu_seconds(), postgres_cpu_seconds(scratch)
+
+    stages: dict[str, list[float]] = {}  # stage -> [wall, CPU of this process and the mock's, PostgreSQL's CPU]
+    last = list(clocks())
+    started = list(last)
+
+    def mark(key: str) -> None:
+        now = clocks()
+        totals = stages.setdefault(key, [0.0, 0.0, 0.0])
+        for n in range(3):
+            totals[n] += now[n] - last[n]
+        last[:] = now
+
     cvs = import_cv_files([folder])
     jobs = import_jobs_file(jobs_path)
-    stages["import"] = time.perf_counter() - started
-    cpu["import"] = cpu_seconds() - cpu_started
+    mark("import")
     assert cvs.created == args.cvs and jobs.created == args.jobs, (cvs, jobs)
 
-    last = [time.perf_counter(), cpu_seconds()]
-
     def on_event(event):
-        now, cpu_now = time.perf_counter(), cpu_seconds()
-        key = f"{event.stage} {event.kind or ''}".strip()
-        stages[key] = stages.get(key, 0.0) + now - last[0]
-        cpu[key] = cpu.get(key, 0.0) + cpu_now - last[1]
-        last[:] = [now, cpu_now]
+        mark(f"{event.stage} {event.kind or ''}".strip())
 
     result = run_pipeline(BatchService(use_mock=True), wait=True, poll_interval=0.5, on_event=on_event)
-    total, cpu_total = time.perf_counter() - started, cpu_seconds() - cpu_started
+    total, cpu_total, pg_total = (now - then for now, then in zip(clocks(), started, strict=True))
     assert result.finished
     summary = summarize_batches(BatchJob.objects.all())
     explained = Prediction.objects.filter(explanation_status=ExplanationStatus.DONE).count()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"{args.cvs} CVs and {args.jobs} jobs, import to explanations: {total:.1f} s ({cpu_total:.1f} s of CPU)")
+    print(
+        f"{args.cvs} CVs and {args.jobs} jobs, import to explanations: {total:.1f} s "
+        f"({cpu_total:.1f} s of CPU, PostgreSQL {pg_total:.1f} s; {(cpu_total + pg_total) / total:.2f} cores busy)"
+    )
     print(
         f"  {summary.batches} batches, {summary.requests} requests, {summary.failed} failed, "
         f"{summary.retries} retries; {explained} explanations"
     )
-    for stage, seconds in stages.items():
-        print(f"  {stage:<22} {seconds:6.1f} s, CPU {cpu[stage]:6.1f} s (time until this event, cumulative per stage)")
+    print("  stage (time until its event, cumulative)   wall     CPU  PostgreSQL  cores busy")
+    for stage, (wall, cpu, pg) in stages.items():
+        print(f"  {stage:<40} {wall:6.1f} s {cpu:6.1f} s {pg:8.1f} s {(cpu + pg) / wall:8.2f}")
     print(f"peak RSS {peak_rss_mb():.0f} MB (largest mock worker process {children:.0f} MB)")
 
 

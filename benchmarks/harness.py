@@ -62,6 +62,29 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def postgres_cpu_seconds(scratch: Path) -> float:
+    """User and system time of the embedded PostgreSQL under ``scratch`` (setup_django's): the postmaster,
+    its live backends and workers, and those that have ended. Its work (index builds, the match
+    statement, writes) runs outside the benchmark's processes, so cpu_seconds() leaves it out."""
+    import psutil
+
+    from recruit import embedded_db
+
+    server = embedded_db.read_running(scratch / "pg")
+    if server is None:
+        return 0.0
+    postmaster = psutil.Process(server.pid)
+    own = postmaster.cpu_times()
+    total = own.user + own.system + own.children_user + own.children_system
+    for child in postmaster.children():
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:  # ended while we looked: counted in the postmaster's children times
+            continue
+        total += times.user + times.system
+    return total
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
