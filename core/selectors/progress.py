@@ -6,13 +6,18 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from core.batches.registry import all_kinds
+from core.batches.registry import all_kinds, get_kind
 from core.models import CV
 
 
 def pending_counts() -> dict[str, int]:
     """Rows each kind would submit now."""
-    return {name: spec.pending().count() for name, spec in all_kinds().items()}
+    return {name: pending_count(name) for name in all_kinds()}
+
+
+def pending_count(kind: str) -> int:
+    """Rows ``kind`` would submit now."""
+    return get_kind(kind).pending().count()
 
 
 @dataclass

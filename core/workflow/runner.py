@@ -5,21 +5,33 @@ tests. Each pass runs every step in pipeline order, polling after each submissio
 zero latency one pass per stage transition is enough; with real latency ``wait`` sleeps between
 passes that changed nothing, until a batch can have finished (core.workflow.pacing), at most
 ``poll_interval`` seconds.
+
+Matching runs in PostgreSQL, on ``MATCH_WORKERS`` connections, while this process would only wait; so,
+as Celery's separate tasks would, the kinds after matching (the explanations) are submitted and polled
+meanwhile for the CVs already matched, each time ``OVERLAP_MIN_REQUESTS`` of them are waiting: batches
+worth sending, not one per matched chunk. Each stage's rules and versions make that safe (a CV is
+matched once per run, and a prediction a later match changes gets its explanation redone).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.matching.matcher import cvs_needing_match
+from django.db import connection
+
+from core.matching.matcher import MatchReport, cvs_needing_match
 from core.selectors.batches import open_batches
-from core.selectors.progress import pending_counts
+from core.selectors.progress import pending_count, pending_counts
 from core.services.batch_service import BatchService
 from core.workflow import steps
 from core.workflow.pacing import seconds_until_next_poll
 from core.workflow.steps import PipelineEvent
+
+OVERLAP_MIN_REQUESTS = 5000
+OVERLAP_CHECK_SECONDS = 0.25
 
 
 @dataclass
@@ -69,7 +81,7 @@ def run_pipeline(
 def _one_pass(service: BatchService, result: RunResult, emit) -> None:
     for kind in steps.kinds_before_matching():
         _submit_and_poll(kind, service, result, emit)
-    matched = steps.match_when_settled()
+    matched = _match_while_submitting_after(service, result, emit)
     if matched is not None and matched.cvs:
         result.cvs_matched += matched.cvs
         emit(PipelineEvent("match", None, {"cvs": matched.cvs, "predictions": matched.predictions}))
@@ -78,6 +90,37 @@ def _one_pass(service: BatchService, result: RunResult, emit) -> None:
     built = steps.build_cv_index_after_load()
     if built is not None:
         emit(PipelineEvent("index", None, {"how": built}))
+
+
+def _match_while_submitting_after(service: BatchService, result: RunResult, emit) -> MatchReport | None:
+    """``steps.match_when_settled()``, with the kinds after matching submitted and polled meanwhile in
+    this thread (see the module's docstring). Inside a transaction other connections would not see
+    this one's rows, so there it simply matches."""
+    if connection.in_atomic_block:
+        return steps.match_when_settled()
+    outcome: dict = {}
+
+    def match() -> None:
+        try:
+            outcome["report"] = steps.match_when_settled()
+        except Exception as exc:  # noqa: BLE001 (re-raised in the runner's thread below)
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=match, name="match")
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(OVERLAP_CHECK_SECONDS)
+            for kind in steps.kinds_after_matching():
+                if thread.is_alive() and pending_count(kind) >= OVERLAP_MIN_REQUESTS:
+                    _submit_and_poll(kind, service, result, emit)
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["report"]
 
 
 def _submit_and_poll(kind: str, service: BatchService, result: RunResult, emit) -> None:
