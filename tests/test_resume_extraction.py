@@ -191,3 +191,73 @@ def test_any_text_read_with_the_wrong_encoding_is_seen_as_mojibake(text):
             continue
         assert _MOJIBAKE_PAIR_RE.search(garbled), (codec, garbled)
     assert repair_mojibake("Skills â€¢ Python â€¢ SQL") == "Skills • Python • SQL"
+
+
+MOJIBAKE_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(["â€¢ ", "Ã©", "\n", "\r", "\t", "<b>", "<", "&amp;", "&lt;", "&"]),
+        st.sampled_from(["“q”", "ﬁ", "\x1b[31m", "\x00", "\u2028", "e\u0301"]),
+        st.text(max_size=20),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@FUZZ
+@given(MOJIBAKE_TEXT)
+def test_mojibake_is_repaired_as_ftfy_repairs_the_whole_text(text):
+    """repair_mojibake hands ftfy only the lines it could change, carrying over ftfy's switch that stops
+    unescaping HTML entities after a line with "<": the text comes out as ftfy's fix_text makes it."""
+    from ftfy import fix_text
+
+    from core.mock_openai.generators.heuristics.resume_extraction import repair_mojibake
+
+    text = "â€¢ " + text  # a mojibake pair, so that ftfy runs
+    assert repair_mojibake(text) == fix_text(text)
+    assert repair_mojibake("<b>\nâ€¢ &amp;") == "<b>\n• &amp;"  # no unescaping after a "<"
+    assert repair_mojibake("â€¢ &amp;\n<b>") == "• &\n<b>"
+
+
+DATED_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(["2019", "12/2020", "Jan 2019", "Sept. ", "present", "NOW", "today", " - ", "–", " to ", ","]),
+        st.sampled_from([", ", " ", "B.Sc.", "University", "preſent", "٢٠١٩", "\n", "@", "a.b@c.de", "x_y@z-w.io"]),
+        st.text(max_size=10),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@FUZZ
+@given(DATED_TEXT)
+def test_the_shortcut_searches_find_the_same_first_match(text):
+    """The date range is searched only between commas and where a digit or a word for the present is,
+    the email address from the line of the first "@": each finds what a search of the whole text finds."""
+    from core.mock_openai.generators.heuristics import resume_extraction as rx
+
+    def span(match):
+        return match and (match.span(), match.groupdict())
+
+    assert span(rx._first_range(text)) == span(rx._RANGE_RE.search(text))
+    assert span(rx._first_email(text)) == span(rx._EMAIL_RE.search(text))
+
+
+def test_items_split_outside_brackets_only():
+    from core.mock_openai.generators.heuristics.resume_extraction import _split_items
+
+    assert _split_items("Python, AWS (EC2, S3), CI/CD (GitHub Actions); SQL") == [
+        "Python",
+        "AWS (EC2, S3)",
+        "CI/CD (GitHub Actions)",
+        "SQL",
+    ]
+    assert _split_items("x (y, (z, w)), v") == ["x (y, (z, w))", "v"]
+    assert _split_items("a), b, (c, d") == ["a)", "b", "(c", "d"]  # after an unmatched ")" a "(" evens it out
+
+
+def test_an_education_line_that_repeats_its_degree_names_no_institution():
+    """It raised StopIteration: the mock answered that CV with a 500 on every attempt, and it was given up."""
+    from core.mock_openai.generators.heuristics.resume_extraction import extract_resume
+
+    [entry] = extract_resume("Ada Lovelace\nData Engineer\n\nEducation\nBSc Physics, BSc Physics\n")["education"]
+    assert entry["institution"] == "" and entry["studyType"] == "BSc"

@@ -253,8 +253,10 @@ _ROLE_WORDS = frozenset(
 )
 _NAME_LINES = 4  # the name is one of the header's first lines, or there is none
 _NAME_PREFIX_RE = re.compile(r"^(?:name|candidate)\s*[:\-]\s*", re.IGNORECASE)
-_GLUED_HEADING_RE = re.compile(r"(?<=\S)[ \t]*(?=(?:Education|Skill|Company) Details\b)")
+_DETAILS_HEADING_RE = re.compile(r"(?:Education|Skill|Company) Details\b")
 _SKILL_DETAIL_RE = re.compile(r"^(?P<skill>.+?)\s*-\s*Ex\w*ience\s*-.*$", re.IGNORECASE)
+# The word _SKILL_DETAIL_RE needs, with its flag: a quick search that spares most lines its slow lazy match
+_EXPERIENCE_WORD_RE = re.compile(r"Ex\w*ience", re.IGNORECASE)
 _COMPANY_LINE_RE = re.compile(r"^company\s*-\s*(?P<name>.*)$", re.IGNORECASE)
 _DESCRIPTION_LINE_RE = re.compile(r"^description\s*-\s*(?P<text>.*)$", re.IGNORECASE)
 _SKILLS_TITLE_RE = re.compile(r"^skill|^(?=[^a-z]*$).*\bSKILLS\b")
@@ -266,29 +268,81 @@ _CONTACT_SPLIT_RE = re.compile(r"\s+[|·•]\s+|\s{3,}|\t")
 _LABELLED_RE = re.compile(
     r"^(email|e-mail|phone|mobile|tel|telephone|location|address|linkedin|github|website)\s*:\s*(.+)$", re.I
 )
+_HEADING_MARKS_RE = re.compile(r"^#{1,6}\s*")
+_EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
+_RULE_RE = re.compile(r"[-=_]{3,}")
+_SKILL_COLUMNS_RE = re.compile(r"\t|\S {3,}\S")
+_MONTH_YEAR_RE = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{4})")
+_SLASHED_DATE_RE = re.compile(r"(\d{1,2})/(\d{4})")
+_REGION_CODE_RE = re.compile(r"[A-Z]{2,3}")
+_TWO_LETTERS_RE = re.compile(r"[^\W\d_]{2}")
+_LABEL_BREAKERS_RE = re.compile(r"[,;:•*|@\[\]]")  # characters of lists, contacts and placeholders, not titles
+_WORDS_RE = re.compile(r"[^\W\d_]{2,}")
+_PARENTHESES_RE = re.compile(r"\s*\([^)]*\)")
+_EDUCATION_PARTS_RE = re.compile(r",|\s[—–|]\s|\s-\s")
+_EDUCATION_DETAIL_RE = re.compile(r"(thesis|dissertation|grade|gpa|honours|honors|modules|courses)\b", re.I)
+_ITEM_SEPARATORS_RE = re.compile(r"[,;|·•]")
+_BRACKET_OR_SEPARATOR_RE = re.compile(r"[(),;|·•]")
+# Every date range holds a digit or a word for the present (searched with _RANGE_RE's flag, so the same
+# letters match)
+_DATE_HINT_RE = re.compile(r"\d|present|current|now|today", re.IGNORECASE)
+_FLUENCY_RE = re.compile(r"(.+?)\s*(?:\((.+)\)|[-–—:]\s*(.+))$")
+_DATED_RE = re.compile(r",?\s*" + _YEAR_RE.pattern)
+
+
+def _without_heading_marks(line: str) -> str:
+    """A stripped line without its Markdown heading marks ("## "); the regex runs only on lines that have one."""
+    return _HEADING_MARKS_RE.sub("", line) if line.startswith("#") else line
+
+
+def _without_emphasis(line: str) -> str:
+    """A line without Markdown emphasis, stripped; the regex runs only on lines with a mark."""
+    if "*" in line or "_" in line or "`" in line:
+        line = _EMPHASIS_RE.sub("", line)
+    return line.strip()
 
 
 def _clean(line: str) -> str:
     """A line without Markdown emphasis and heading marks."""
-    line = re.sub(r"^#{1,6}\s*", "", line.strip())
-    return re.sub(r"(\*\*|__|\*|`)", "", line).strip()
+    return _without_emphasis(_without_heading_marks(line.strip()))
 
 
-def _heading(line: str, next_line: str) -> tuple[str, str] | None:
-    """(section, rest of the line) when the line is a section heading, else None."""
-    text = _clean(line)
+def _heading(line: str, underlined: bool) -> tuple[str, str] | None:
+    """(section, rest of the line) when the line (stripped of surrounding whitespace) is a section heading,
+    else None; `underlined` when the next line is a rule of dashes, equals signs or underscores.
+
+    It runs on every line of every CV, so each test is guarded by a cheap string test that rules most
+    lines out before any regex runs."""
+    if not line:
+        return None  # a blank line, as a third of a CV's lines are
+    unmarked = _without_heading_marks(line)
+    text = _without_emphasis(unmarked)
     name, _, rest = text.partition(":")
-    key = re.sub(r"\s+", " ", name).strip().lower()
+    # Headings have at most six words, so splitting stops after the seventh: the key of a longer line (its
+    # tail left unsplit) only has to differ from every heading and be more than six words, which it does.
+    key = " ".join(name.split(None, 6)).lower()
     if key in _HEADING_TO_SECTION and (len(key.split()) <= 5):
         return _HEADING_TO_SECTION[key], rest.strip(" -")
-    # "Skills * Python, SQL": a heading run into its list (matched before _clean takes the "*" away)
-    if leading := _LEADING_HEADING_RE.match(re.sub(r"^#{1,6}\s*", "", line.strip())):
+    # "Skills * Python, SQL": a heading run into its list (matched before _clean takes the "*" away). The
+    # regex needs a letter first (all that IGNORECASE matches to a letter are letters) and one of the
+    # separators "*", "•", ":" or " - ".
+    if (
+        unmarked[:1].isalpha()
+        and ("*" in unmarked or ":" in unmarked or "•" in unmarked or "-" in unmarked)
+        and (leading := _LEADING_HEADING_RE.match(unmarked))
+    ):
         return _HEADING_TO_SECTION[leading["name"].lower()], leading["rest"]
-    if re.fullmatch(r"[-=_]{3,}", next_line.strip()) and key:
+    if underlined and key:
         return _HEADING_TO_SECTION.get(key, "other"), ""
-    if _SKILLS_TITLE_RE.match(text) and not rest.strip() and len(key.split()) <= 6 and not key.endswith("."):
+    if (
+        (text.startswith("skill") or "SKILLS" in text)  # what either branch of _SKILLS_TITLE_RE needs
+        and _SKILLS_TITLE_RE.match(text)
+        and not rest.strip()
+        and len(key.split()) <= 6
+        and not key.endswith(".")
+    ):
         return "skills", ""  # "CORE SKILLS AND PROGRAMMING LANGUAGES", "JAVA SKILLS", "Skill Set"
-    if _is_unknown_heading(line.strip(), text):
+    if _is_unknown_heading(line, text):
         # A section this parser does not know (ACHIEVEMENTS, ## Volunteering, References:) still ends the
         # one before it, so its lines are not read as skills or jobs.
         return "other", ""
@@ -296,17 +350,17 @@ def _heading(line: str, next_line: str) -> tuple[str, str] | None:
 
 
 def _is_unknown_heading(raw: str, text: str) -> bool:
-    """An UPPERCASE line, a `## Heading` or a bare `Label:`: a heading even if its name is unknown."""
-    if raw[:1] in "-*•" or any(ch.isdigit() for ch in text):
+    """An UPPERCASE line, a `## Heading` or a bare `Label:`: a heading even if its name is unknown. The tests
+    that turn most lines away (bullets, sentences) come before the per-character ones."""
+    if raw[:1] in "-*•":  # a bullet, or nothing
         return False
-    words = text.rstrip(":").split()
-    if not words or len(words) > 4:
+    words = text.rstrip(":").split(None, 4)  # five pieces when the line has more than four words
+    if not words or len(words) > 4 or any(map(str.isdigit, text)):
         return False
-    letters = [ch for ch in text if ch.isalpha()]
-    shouting = len(letters) >= 6 and all(ch.isupper() for ch in letters)
-    second_level = raw.startswith("## ")
-    labelled = text.endswith(":") and len(words) <= 3
-    return shouting or second_level or labelled
+    if raw.startswith("## ") or (text.endswith(":") and len(words) <= 3):
+        return True  # a second-level heading or a label
+    letters = list(filter(str.isalpha, text))
+    return len(letters) >= 6 and all(map(str.isupper, letters))  # shouting
 
 
 def _continues_skills(line: str, heading: tuple[str, str]) -> bool:
@@ -315,7 +369,7 @@ def _continues_skills(line: str, heading: tuple[str, str]) -> bool:
     section, rest = heading
     text = _clean(line)
     unknown = text.rstrip(":").strip().lower() not in _HEADING_TO_SECTION
-    columns = re.search(r"\t|\S {3,}\S", line) is not None  # "JAVA    JAVASCRIPT": a row of skills
+    columns = _SKILL_COLUMNS_RE.search(line) is not None  # "JAVA    JAVASCRIPT": a row of skills
     if section == "languages":
         return bool(rest)
     return section == "other" and unknown and (text.endswith(":") or columns)
@@ -328,26 +382,66 @@ _MOJIBAKE_PAIR_RE = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
+# A line of tabs and printable ASCII without "&" is one that none of ftfy's fixes changes: no mojibake,
+# HTML entity, terminal escape, control character, line break other than "\n", ligature, wide or curly
+# character, and NFC leaves ASCII as it is.
+_PLAIN_LINE_RE = re.compile(r"[\t -%'-~]*\n?")
 
 
 def repair_mojibake(text: str) -> str:
     """ftfy's repair ("â€¢" back to "•"), only for text that can hold mojibake: ftfy takes about 2 ms a CV,
-    most of the mock's time on a 10,000-CV parse batch, and real CVs mostly have none."""
-    return fix_text(text) if _MOJIBAKE_PAIR_RE.search(text) else text
+    most of the mock's time on a 10,000-CV parse batch, and real CVs mostly have none.
+
+    ftfy's fix_text repairs a text line by line (each line with its "\n"), and stops unescaping HTML
+    entities for good after the first line with a "<". Giving it only the lines it could change, with
+    that switch carried over, gives the same text as fix_text on the whole: most lines of a mis-decoded
+    CV are plain ASCII, and ftfy's time per line is most of its cost."""
+    if not _MOJIBAKE_PAIR_RE.search(text):
+        return text
+    lines = text.split("\n")
+    repaired = []
+    html_seen = False
+    for index, line in enumerate(lines):
+        segment = line + "\n" if index < len(lines) - 1 else line
+        if not _PLAIN_LINE_RE.fullmatch(segment):
+            segment = fix_text(segment, unescape_html=False if html_seen else "auto")
+        repaired.append(segment)
+        html_seen = html_seen or "<" in line
+    return "".join(repaired)
+
+
+def _unglue_headings(text: str) -> str:
+    """The text with each "Education Details", "Skill Details" or "Company Details" heading that runs into
+    the line before it ("...Deep learning.Education Details", "24 monthsCompany Details") put on a line of
+    its own, the spaces or tabs before it becoming the line break. The headings are found by their words
+    (a quick search) rather than by a regex that looks behind every position of the text, which took a
+    fifth of a text dump's parse."""
+    pieces, copied = [], 0
+    for heading in _DETAILS_HEADING_RE.finditer(text):
+        before = text[copied : heading.start()].rstrip(" \t")
+        if before and not before[-1].isspace():  # not at the start of a line (or of the text)
+            pieces += [before, "\n"]
+            copied = heading.start()
+    pieces.append(text[copied:])
+    return "".join(pieces)
 
 
 def split_sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
     """The header lines (before the first heading) and each section's lines, headings removed."""
-    text = _GLUED_HEADING_RE.sub("\n", repair_mojibake(text.replace("\r\n", "\n")))
+    text = repair_mojibake(text.replace("\r\n", "\n"))
+    text = _unglue_headings(text)
     lines = text.split("\n")
+    stripped = [line.strip() for line in lines]
+    # An underline or a horizontal rule
+    rules = [line.startswith(("-", "=", "_")) and _RULE_RE.fullmatch(line) is not None for line in stripped]
+    underlined = [*rules[1:], False]
     header: list[str] = []
     sections: dict[str, list[str]] = {}
     current: list[str] = header
-    for index, line in enumerate(lines):
-        if re.fullmatch(r"\s*[-=_]{3,}\s*", line):
-            continue  # an underline or a horizontal rule
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        heading = _heading(line, following)
+    for line, bare, rule, under_rule in zip(lines, stripped, rules, underlined, strict=True):
+        if rule:
+            continue
+        heading = _heading(bare, under_rule)
         if heading and current is sections.get("skills") and _continues_skills(line, heading):
             heading = None
         if heading:
@@ -364,9 +458,9 @@ def _iso_date(value: str) -> str:
     value = value.strip().rstrip(".")
     if value.lower() in ("present", "current", "now", "today"):
         return ""
-    if match := re.fullmatch(r"(\d{1,2})/(\d{4})", value):
+    if match := _SLASHED_DATE_RE.fullmatch(value):
         return f"{match[2]}-{int(match[1]):02d}"
-    if match := re.fullmatch(r"([A-Za-z]{3,9})\.?\s+(\d{4})", value):
+    if match := _MONTH_YEAR_RE.fullmatch(value):
         month = _MONTHS.get(match[1][:3].lower())
         return f"{match[2]}-{month:02d}" if month else match[2]
     year = _YEAR_RE.search(value)
@@ -375,11 +469,25 @@ def _iso_date(value: str) -> str:
 
 def _date_range(text: str) -> tuple[str, str, str] | None:
     """(start, end, text without the range) for the first date range in the text."""
-    match = _RANGE_RE.search(text)
+    match = _first_range(text)
     if not match:
         return None
     rest = (text[: match.start()] + text[match.end() :]).strip(" ,|—–-()")
     return _iso_date(match["start"]), _iso_date(match["end"]), rest
+
+
+def _first_range(text: str) -> re.Match | None:
+    """_RANGE_RE's first match in the text. A range holds no comma, so the search runs part by part
+    (between commas, matching there as in the whole text), and only in the parts that hold a digit or a
+    word for the present: _RANGE_RE's search is slow on text without a range, such as an education line's
+    degree and school before its years."""
+    start = 0
+    for part in text.split(","):
+        end = start + len(part)
+        if _DATE_HINT_RE.search(part) and (match := _RANGE_RE.search(text, start, end)):
+            return match
+        start = end + 1
+    return None
 
 
 def _location(value: str) -> dict:
@@ -413,12 +521,14 @@ def _looks_like_name(line: str, labelled: bool = False) -> bool:
 def _looks_like_label(line: str) -> bool:
     """A short line of words, such as a job title, not a sentence or a list, nor a place, an address, a
     template's placeholder ("City", "State", "[Year]") or the document's own title ("Curriculum Vitae")."""
-    key = re.sub(r"\s+", " ", line).strip().lower()
+    words = line.split()
+    if not 1 <= len(words) <= 6 or line.endswith("."):
+        return False
+    key = " ".join(words).lower()
     return (
-        1 <= len(line.split()) <= 6
-        and not line.endswith(".")
-        and not any(ch.isdigit() or ch in ",;:•*|@[]" for ch in line)
-        and re.search(r"[^\W\d_]{2}", line) is not None
+        not _LABEL_BREAKERS_RE.search(line)
+        and not any(map(str.isdigit, line))
+        and _TWO_LETTERS_RE.search(line) is not None
         and key not in _COUNTRY_CODES
         and key not in _NOT_LABELS
         and key not in _HEADING_TO_SECTION
@@ -427,12 +537,12 @@ def _looks_like_label(line: str) -> bool:
 
 def _looks_like_place(segment: str, loose: bool) -> bool:
     """ "City, Country" always; "City, ST" (a region code) only when `loose`, since "Accountant, CPA" is a label."""
-    parts = [p.strip() for p in segment.split(",")]
-    if any(ch.isdigit() for ch in segment) or len(segment) > 80 or "(" in segment:
+    if len(segment) > 80 or "(" in segment or any(map(str.isdigit, segment)):
         return False
+    parts = [p.strip() for p in segment.split(",")]
     if parts[-1].lower() in _COUNTRY_CODES:
         return True
-    return loose and len(parts) >= 2 and re.fullmatch(r"[A-Z]{2,3}", parts[-1]) is not None
+    return loose and len(parts) >= 2 and _REGION_CODE_RE.fullmatch(parts[-1]) is not None
 
 
 def _basics(header: list[str]) -> dict:
@@ -457,11 +567,12 @@ def _basics(header: list[str]) -> dict:
         for segment in segments:
             labelled = _LABELLED_RE.match(segment)
             value = labelled.group(2).strip() if labelled else segment
-            if email := _EMAIL_RE.search(value):
+            # each regex runs only on a segment with the character all its matches hold
+            if "@" in value and (email := _EMAIL_RE.search(value)):
                 basics["email"] = basics["email"] or email.group(0)
-            elif url := _URL_RE.search(value):
+            elif ("/" in value or "." in value) and (url := _URL_RE.search(value)):
                 _add_profile(basics, url.group(0))
-            elif (phone := _PHONE_RE.search(value)) and sum(ch.isdigit() for ch in phone.group(0)) >= 7:
+            elif (phone := _PHONE_RE.search(value)) and sum(map(str.isdigit, phone.group(0))) >= 7:
                 basics["phone"] = basics["phone"] or phone.group(0).strip()
             elif (labelled and labelled.group(1).lower() in ("location", "address")) or (
                 basics["name"] and _looks_like_place(value, loose=bool(basics["label"]) or len(segments) > 1)
@@ -497,7 +608,7 @@ def _title_line(text: str) -> str:
     if len(letters) < 2 or not all(ch.isupper() for ch in letters) or not _looks_like_label(line):
         return ""  # _looks_like_label also turns away a known heading ("SUMMARY")
     rest = _URL_RE.sub(" ", _EMAIL_RE.sub(" ", rest)).lower()
-    words = [word for word in re.findall(r"[^\W\d_]{2,}", line.lower()) if word in _ROLE_WORDS]
+    words = [word for word in _WORDS_RE.findall(line.lower()) if word in _ROLE_WORDS]
     return line if any(re.search(rf"\b{re.escape(word)}\b", rest) for word in words) else ""
 
 
@@ -537,7 +648,7 @@ def _add_profile(basics: dict, url: str) -> None:
 
 
 def _paragraph(lines: list[str]) -> str:
-    return " ".join(_BULLET_RE.sub("", _clean(line)) for line in lines if _clean(line))
+    return " ".join(_BULLET_RE.sub("", line) for line in map(_clean, lines) if line)
 
 
 def _split_title(line: str) -> tuple[str, str]:
@@ -605,7 +716,7 @@ def _work_entry(organisation: str, position: str, dates: tuple[str, str, str]) -
 
 def _degree_parts(degree: str) -> tuple[str, str]:
     """(studyType, area): "Bachelor of Science in Nursing (BSN)" and "B.Sc. Computer Science" both split."""
-    degree = re.sub(r"\s*\([^)]*\)", "", degree).strip()
+    degree = (_PARENTHESES_RE.sub("", degree) if "(" in degree else degree).strip()
     if " in " in degree:
         study_type, area = degree.split(" in ", 1)
         return study_type.strip(), area.strip()
@@ -614,17 +725,23 @@ def _degree_parts(degree: str) -> tuple[str, str]:
     return (first, rest.strip()) if rest and abbreviation else (degree, "")
 
 
+def _names_institution(part: str) -> bool:
+    """Whether a part of an education line names a school, lowercased once for all the words."""
+    lowered = part.lower()
+    return any(word in lowered for word in _INSTITUTION_WORDS)
+
+
 def _education_entry(line: str) -> dict:
     start, end, rest = _date_range(line) or ("", "", line)
     if not start and (years := _YEAR_RE.findall(line)):
         end = years[-1]
         rest = _YEAR_RE.sub("", line).strip(" ,|—–-()")
-    parts = [p.strip() for p in re.split(r",|\s[—–|]\s|\s-\s", rest) if p.strip()]
-    institution = next((p for p in reversed(parts) if any(w in p.lower() for w in _INSTITUTION_WORDS)), "")
+    parts = [p.strip() for p in _EDUCATION_PARTS_RE.split(rest) if p.strip()]
+    institution = next((p for p in reversed(parts) if _names_institution(p)), "")
     others = [p for p in parts if p != institution]
     degree = next((p for p in others if _DEGREE_RE.search(p)), others[0] if institution and others else "")
     if not institution and degree and len(others) >= 2:
-        institution = next(p for p in others if p != degree)
+        institution = next((p for p in others if p != degree), "")  # "BSc Physics, BSc Physics" has none
     study_type, area = _degree_parts(degree)
     return {
         "institution": institution,
@@ -642,7 +759,7 @@ def _education(lines: list[str]) -> list[dict]:
     entries = []
     for raw in lines:
         line = _BULLET_RE.sub("", _clean(raw))
-        if not line or re.match(r"(thesis|dissertation|grade|gpa|honours|honors|modules|courses)\b", line, re.I):
+        if not line or _EDUCATION_DETAIL_RE.match(line):
             continue
         entry = _education_entry(line)
         if entry["institution"] or entry["studyType"]:
@@ -654,16 +771,24 @@ def _education(lines: list[str]) -> list[dict]:
 
 def _split_items(text: str) -> list[str]:
     """Comma/semicolon-separated items, keeping "AWS (EC2, S3)" whole."""
-    items, depth, current = [], 0, []
-    for ch in text:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch in ",;|·•" and depth <= 0:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    items.append("".join(current))
+    items = _split_outside_brackets(text) if "(" in text or ")" in text else _ITEM_SEPARATORS_RE.split(text)
     return [item.strip(" .") for item in items if item.strip(" .")]
+
+
+def _split_outside_brackets(text: str) -> list[str]:
+    """The items between separators outside brackets; a separator after an unmatched ")" still counts.
+    Only brackets and separators are visited (a loop over every character is slow)."""
+    items, depth, start = [], 0, 0
+    for mark in _BRACKET_OR_SEPARATOR_RE.finditer(text):
+        if mark[0] == "(":
+            depth += 1
+        elif mark[0] == ")":
+            depth -= 1
+        elif depth <= 0:
+            items.append(text[start : mark.start()])
+            start = mark.end()
+    items.append(text[start:])
+    return items
 
 
 def _skills(lines: list[str]) -> list[dict]:
@@ -671,15 +796,17 @@ def _skills(lines: list[str]) -> list[dict]:
     for raw in lines:
         for piece in _INLINE_BULLETS_RE.split(_BULLET_RE.sub("", _clean(raw))):
             for skill in _skill_groups(piece.strip(" *•")):
-                if skill["name"] and skill["name"].lower() not in seen:
-                    seen.add(skill["name"].lower())
+                key = skill["name"].lower()
+                if key and key not in seen:
+                    seen.add(key)
                     skills.append(skill)
     return skills
 
 
 def _skill_groups(line: str) -> list[dict]:
     """ "Group: a, b" as one skill with keywords; else each item of the line (tab- or comma-separated)."""
-    if detail := _SKILL_DETAIL_RE.match(line):  # "Python- Experience - 24 months"
+    # "Python- Experience - 24 months"
+    if _EXPERIENCE_WORD_RE.search(line) and (detail := _SKILL_DETAIL_RE.match(line)):
         line = detail["skill"]
     category, colon, rest = line.partition(":")
     if colon and rest.strip() and len(category.split()) <= 5:
@@ -695,7 +822,7 @@ def _skill_groups(line: str) -> list[dict]:
 def _languages(lines: list[str]) -> list[dict]:
     languages = []
     for item in _split_items(" , ".join(_BULLET_RE.sub("", _clean(line)) for line in lines if _clean(line))):
-        match = re.match(r"(.+?)\s*(?:\((.+)\)|[-–—:]\s*(.+))$", item)
+        match = _FLUENCY_RE.match(item)
         name, fluency = (match[1], match[2] or match[3]) if match else (item, "")
         languages.append({"language": name.strip(), "fluency": (fluency or "").strip()})
     return languages
@@ -708,16 +835,24 @@ def _certificates(lines: list[str]) -> list[dict]:
         if not line:
             continue
         year = _YEAR_RE.search(line)
-        name = re.sub(r",?\s*" + _YEAR_RE.pattern, "", line).strip(" ,")
+        name = _DATED_RE.sub("", line).strip(" ,")
         certificates.append({"name": name, "date": year.group(0) if year else "", "issuer": "", "url": ""})
     return certificates
+
+
+def _first_email(text: str) -> re.Match | None:
+    """The CV's first email address. A match holds an "@" and no line break, so it lies on the line of the
+    first "@" or after it: the search starts there, since scanning a long CV's words for an address that
+    is not there costs more than the rest of its parse."""
+    at = text.find("@")
+    return _EMAIL_RE.search(text, text.rfind("\n", 0, at) + 1) if at >= 0 else None
 
 
 def extract_resume(text: str) -> dict:
     """A JSON Resume document with as much of the CV as the heuristics can find."""
     header, sections = split_sections(text)
     basics = _basics(header)
-    if not basics["email"] and (email := _EMAIL_RE.search(text)):
+    if not basics["email"] and (email := _first_email(text)):
         basics["email"] = email.group(0)  # contacts at the foot of the CV, or in a PDF's side column
     opening = _header_paragraphs(header)
     listed = [line for line in opening if line.count(",") >= 3 or _INLINE_BULLETS_RE.search(line)]
