@@ -10,6 +10,7 @@ import orjson
 from core.mock_openai.pytest_plugin import mock_openai, mock_openai_server  # noqa: F401 (fixtures)
 from tests.mock_batch_helpers import assert_matches_schema, embedding_request, read_lines, upload, write_jsonl
 
+SDK_SECONDS = 120  # a hung server fails the test with its output instead of hanging the suite
 SDK_SCRIPT = """
 import json, sys, openai
 client = openai.OpenAI(max_retries=0)  # configured by OPENAI_BASE_URL and OPENAI_API_KEY alone
@@ -25,7 +26,9 @@ print(batch.model_dump_json())
 def test_served_mock_answers_an_sdk_configured_by_two_environment_variables(mock_openai_server, tmp_path):  # noqa: F811
     path = write_jsonl(tmp_path / "in.jsonl", [embedding_request(c, f"text {c}", dimensions=4) for c in "ab"])
     env = {"PATH": "/usr/bin:/bin", **mock_openai_server.env}
-    done = subprocess.run([sys.executable, "-c", SDK_SCRIPT, str(path)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SDK_SCRIPT, str(path)], env=env, capture_output=True, text=True, timeout=SDK_SECONDS
+    )
     assert done.returncode == 0, done.stderr
     batch = orjson.loads(done.stdout)
     assert_matches_schema(batch, "Batch")

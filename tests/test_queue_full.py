@@ -7,7 +7,6 @@ BATCH_ENQUEUED_TOKEN_BUDGET set, batches are cut to what ours in flight leave, s
 overrun by us at all. The mock enforces the organisation-wide limit on its own test clock: no sleeping.
 """
 
-import orjson
 import pytest
 
 from core.batches.poll import poll_open_batches
@@ -16,6 +15,7 @@ from core.models import CV, BatchItem, BatchJob, ParseStatus
 from core.services.batch_service import BatchService
 from core.services.openai_limits import estimate_request_tokens
 from core.stages.parse import CvParseKind
+from tests.mock_batch_helpers import upload, write_jsonl
 from tests.pipeline_helpers import make_cv
 
 pytestmark = pytest.mark.django_db
@@ -73,13 +73,15 @@ def test_a_queue_full_of_other_batches_is_tried_again_after_a_while(cvs, mock_cl
     client, service = queue(mock_client_factory, enqueued_token_limit=sum(map(request_tokens, cvs)))
     # Someone else's batch, as large as the limit, in flight on the same organisation.
     foreign_lines = [
-        f'{{"custom_id": "other-{cv.pk}", "method": "POST", "url": "/v1/chat/completions", "body": '
-        f"{orjson.dumps(CvParseKind().build_body(cv)).decode()}}}"
+        {
+            "custom_id": f"other-{cv.pk}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": CvParseKind().build_body(cv),
+        }
         for cv in cvs
     ]
-    foreign_file = tmp_path / "foreign.jsonl"
-    foreign_file.write_text("\n".join(foreign_lines) + "\n")
-    uploaded = client.files.create(file=foreign_file.open("rb"), purpose="batch")
+    uploaded = upload(client, write_jsonl(tmp_path / "foreign.jsonl", foreign_lines))
     foreign = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
     client.mock.advance_clock(VALIDATED)
     assert client.batches.retrieve(foreign.id).status == "in_progress"
