@@ -104,3 +104,4 @@ def test_headings_split_as_two_separate_patterns_would(prompt):
             current = "job"
         parts[current].append(line)
     assert split_candidate_and_job(prompt) == ("\n".join(parts["candidate"]), "\n".join(parts["job"]))
+

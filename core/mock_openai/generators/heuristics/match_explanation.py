@@ -49,7 +49,8 @@ _SCORE_WORDS = ("score", "similarity", "cosine")  # every match of _SCORE_RE hol
 # turn them into that letter (İ, which lowers to two characters; dotless i and long s, which stay): without
 # them, an ASCII word found case-blind by the regular expression is found by str.find in the lowered text,
 # at the same place (tests/test_speed_explanation.py checks the list against every character).
-_UNLOWERED = re.compile("[\u0130\u0131\u017f]")
+_UNLOWERED_CHARACTERS = ("\u0130", "\u0131", "\u017f")
+_UNLOWERED = re.compile(f"[{''.join(_UNLOWERED_CHARACTERS)}]")
 _MATCH_TRIES = 4  # appearances of an item tried one by one before the rest of the CV is searched
 
 
@@ -58,7 +59,7 @@ def split_candidate_and_job(prompt: str) -> tuple[str, str]:
     parts = {"candidate": [], "job": [], None: []}
     current = None
     for line in prompt.splitlines():
-        if ":" in line[:40] or len(line) < _SHORT_HEADING:
+        if len(line) < _SHORT_HEADING or ":" in line[:40]:
             heading = _HEADING.match(line)
             if heading:
                 current = heading.lastgroup
@@ -67,9 +68,15 @@ def split_candidate_and_job(prompt: str) -> tuple[str, str]:
 
 
 def _lowered(text: str) -> str | None:
-    """``text`` lowered, where an ASCII word's case-blind matches sit at the same places; else None."""
+    """``text`` lowered, where an ASCII word's case-blind matches sit at the same places; else None.
+
+    Each of the three characters is looked for alone: that is a fraction of one search for any of them."""
     lowered = text.lower()
-    return lowered if len(lowered) == len(text) and not _UNLOWERED.search(text) else None
+    if text.isascii():
+        return lowered
+    if len(lowered) != len(text) or any(char in text for char in _UNLOWERED_CHARACTERS):
+        return None
+    return lowered
 
 
 def find_score(prompt: str) -> float | None:

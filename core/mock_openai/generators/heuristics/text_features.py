@@ -188,7 +188,9 @@ def _embed_group(texts: Sequence[str], dimensions: int) -> np.ndarray:
     for row in np.flatnonzero(norms == 0):  # nothing but stopwords or punctuation: hash the raw text
         matrix[row, zlib.crc32(texts[row].encode("utf-8", "replace")) % dimensions] = 1.0
         norms[row] = 1.0
-    return (matrix / norms[:, None]).astype(np.float32)
+    # In place, unless no text had a word (bincount then gives integers).
+    matrix = np.divide(matrix, norms[:, None], out=matrix if matrix.dtype == np.float64 else None)
+    return matrix.astype(np.float32)
 
 
 def _share_headline(
@@ -214,14 +216,16 @@ def _share_headline(
         weights=weights[selected],
         minlength=len(both) * dimensions,
     ).reshape(len(both), dimensions)
-    body = matrix[both] - headline
+    body = matrix[both]
+    body -= headline  # in place, as below: the same operations without new matrices to fill
     headline_norms = np.sqrt(np.einsum("ij,ij->i", headline, headline))
     body_norms = np.sqrt(np.einsum("ij,ij->i", body, body))
     weighted = HEADLINE_WEIGHT * headline_norms
     share = np.maximum(HEADLINE_SHARE, weighted / np.maximum(weighted + body_norms, 1e-300))
-    headline_scale = share / np.where(headline_norms == 0, 1.0, headline_norms)
-    body_scale = (1 - share) / np.where(body_norms == 0, 1.0, body_norms)
-    matrix[both] = headline_scale[:, None] * headline + body_scale[:, None] * body
+    headline *= (share / np.where(headline_norms == 0, 1.0, headline_norms))[:, None]
+    body *= ((1 - share) / np.where(body_norms == 0, 1.0, body_norms))[:, None]
+    headline += body
+    matrix[both] = headline
 
 
 def _groups(texts: Sequence[str]):

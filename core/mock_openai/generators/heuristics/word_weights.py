@@ -140,6 +140,14 @@ class _SortedTable:
         positions = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
         return self.keys[positions] == hashes, positions
 
+    def find_repeated(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``find`` for many hashes, few of them distinct (a chunk's words): each distinct hash is searched
+        once. A search in the large table misses the processor's caches at nearly every step; sorting the
+        hashes to find the distinct ones costs a tenth of searching them all."""
+        distinct, where = np.unique(hashes, return_inverse=True)
+        known, positions = self.find(distinct)
+        return known[where], positions[where]
+
 
 class Lexicon:
     """Word weights by hash, which words are aliases and the hash each stands for, and the phrase aliases.
@@ -153,7 +161,7 @@ class Lexicon:
 
     def look_up(self, hashes: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hash each word counts as, its weight); `numbers` marks words that start with a digit."""
-        known, positions = self.words.find(hashes)
+        known, positions = self.words.find_repeated(hashes)
         slots = np.where(known, self.words.slots[positions], 0)
         counted = np.where(slots > 0, self.alias_targets[slots], hashes)
         weights = np.where(known, self.words.weights[positions], np.float32(UNKNOWN_WEIGHT))
