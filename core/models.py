@@ -106,8 +106,9 @@ class CV(EmbeddedModel):
     # 0006) whenever the embedding changes. Neither indexed nor a database constraint: every match run
     # sets it, and a change to an indexed column makes PostgreSQL write a new entry in every index of
     # the row, the CV HNSW graph included (about 1.3 ms a CV, 60% of a match statement), where an update
-    # of unindexed columns stays on its page (HOT). Only snapshots no CV refers to are ever deleted
-    # (matcher.forget_unused_snapshots), so the reference cannot dangle.
+    # of unindexed columns stays on its page (HOT), given room there (migrations 0003 and 0009). Only
+    # snapshots no CV refers to are ever deleted (matcher.forget_unused_snapshots), so the reference
+    # cannot dangle.
     matched_in = models.ForeignKey(
         MatchSnapshot,
         null=True,
