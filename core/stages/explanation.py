@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Prefetch
 
 from core.batches.bulk_sql import update_by_id
 from core.batches.kinds import WorkState
-from core.models import BatchKind, ExplanationStatus, Prediction
+from core.models import CV, BatchKind, ExplanationStatus, Job, Prediction
 from core.services.openai_limits import cut_to_tokens
 from core.stages.chat import ChatKind, chat_answer
 from core.stages.profile_text import resume_text
@@ -23,25 +24,19 @@ MAX_PROFILE_CHARS = 4000
 MAX_DESCRIPTION_TOKENS = 4000
 
 
-_last_profile: tuple[str, dict, str] | None = None  # (embedding model, parsed CV, its profile text)
-
-
-def _profile_text(parsed: dict) -> str:
-    """``resume_text(parsed)``, remembered for the last CV: a CV's predictions are submitted one after the
-    other, and writing its profile again for each was a tenth of submitting the explanations."""
-    global _last_profile
-    model = settings.EMBEDDING_MODEL  # resume_text cuts to this model's input limit
-    last = _last_profile
-    if last is not None and last[0] == model and last[1] == parsed:
-        return last[2]
-    text = resume_text(parsed)
-    _last_profile = (model, parsed, text)
+def _profile_text(cv: CV) -> str:
+    """The CV's profile as the prompt shows it, kept on the instance: a CV's top predictions share one
+    instance when submitted together (``ExplanationKind.pending`` prefetches the CVs), so its profile is
+    written once, not once per prediction (a tenth of submitting the explanations)."""
+    text = getattr(cv, "_explanation_profile", None)
+    if text is None:
+        text = cv._explanation_profile = resume_text(cv.parsed) if cv.parsed else cv.raw_text
     return text
 
 
 def explanation_prompt(prediction: Prediction) -> str:
     cv, job = prediction.cv, prediction.job
-    profile = _profile_text(cv.parsed) if cv.parsed else cv.raw_text
+    profile = _profile_text(cv)
     return "\n".join(
         [
             "Candidate profile:",
@@ -73,24 +68,17 @@ class ExplanationKind(ChatKind):
         return Prediction.objects.filter(rank__lte=settings.EXPLAIN_TOP_N)
 
     def pending(self):
+        # CVs and jobs are prefetched, not joined: a CV's top predictions and a job's many then share one
+        # instance each, so each parsed CV is read and decoded once per fetched chunk, not per prediction.
         return (
             self.scope()
             .filter(explanation_status=ExplanationStatus.PENDING)
-            .select_related("cv", "job")
-            .only(
-                "pk",
-                "score",
-                "explanation_attempts",
-                "explanation_version",
-                "cv",
-                "job",
-                "cv__parsed",
-                "cv__raw_text",
-                "job__title",
-                "job__company",
-                "job__location",
-                "job__skills",
-                "job__description",
+            .only("pk", "score", "explanation_attempts", "explanation_version", "cv", "job")
+            .prefetch_related(
+                Prefetch("cv", queryset=CV.objects.only("pk", "parsed", "raw_text")),
+                Prefetch(
+                    "job", queryset=Job.objects.only("pk", "title", "company", "location", "skills", "description")
+                ),
             )
             .order_by("pk")
         )
