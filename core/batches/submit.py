@@ -36,10 +36,16 @@ SUBMISSION_FILE_PREFIX = "recruit-"
 QUEUE_LOCK_NAMESPACE = 0x5EC1  # first key of pg_advisory_xact_lock(int, int): "a model's token budget"
 
 
-def submit_pending(kind: str, service: BatchService | None = None, limits: BatchLimits | None = None) -> list[BatchJob]:
-    """Submit every pending row of ``kind``, in as many batches as the limits require. Each batch is cut
-    to what the batches in flight leave of the token budget, and nothing goes while the organisation's
-    queue for the kind's model is full (core.batches.queue)."""
+def submit_pending(
+    kind: str,
+    service: BatchService | None = None,
+    limits: BatchLimits | None = None,
+    max_batches: int | None = None,
+) -> list[BatchJob]:
+    """Submit every pending row of ``kind``, in as many batches as the limits require (at most
+    ``max_batches``: a caller submitting while rows keep coming takes one batch now, the rest later). Each
+    batch is cut to what the batches in flight leave of the token budget, and nothing goes while the
+    organisation's queue for the kind's model is full (core.batches.queue)."""
     spec = get_kind(kind)
     service = service or BatchService()
     wait = queue_full_wait(spec.model_name())
@@ -47,7 +53,10 @@ def submit_pending(kind: str, service: BatchService | None = None, limits: Batch
         logger.info("event=submission_held kind=%s reason=%s", kind, wait)
         return []
     submitted = []
-    while (batch := submit_one_batch(spec, service, limits)) is not None:
+    while max_batches is None or len(submitted) < max_batches:
+        batch = submit_one_batch(spec, service, limits)
+        if batch is None:
+            break
         submitted.append(batch)
     return submitted
 

@@ -20,15 +20,17 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from psycopg.errors import DeadlockDetected
 
 from core.models import CV, EmbeddingStatus, ExplanationStatus
 
 logger = logging.getLogger(__name__)
 
 MATCH_CHUNK = 500
+DEADLOCK_RETRIES = 3
 SCORE_EPSILON = 1e-6
 
 MATCH_SQL = """
@@ -155,8 +157,11 @@ def match_chunk(cv_ids: list[int], top_k: int | None = None) -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
-def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int | None = None) -> MatchReport:
-    """Match every CV that needs it, chunk by chunk.
+def match_pending_cvs(
+    chunk_size: int = MATCH_CHUNK, progress=None, workers: int | None = None, stop: threading.Event | None = None
+) -> MatchReport:
+    """Match every CV that needs it, chunk by chunk; once ``stop`` is set, no further chunk starts (what
+    was matched stays matched: each chunk commits on its own).
 
     Concurrent runs (or ``workers`` threads, each on its own connection; ``MATCH_WORKERS`` by default)
     take disjoint chunks through SKIP LOCKED; PostgreSQL runs one backend per connection, so two workers
@@ -164,14 +169,14 @@ def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int
     """
     workers = settings.MATCH_WORKERS if workers is None else workers
     if workers <= 1 or connection.in_atomic_block:
-        report = _match_until_done(chunk_size, progress)
+        report = _match_until_done(chunk_size, progress, stop)
     else:
         reports: list[MatchReport] = []
         errors: list[Exception] = []
 
         def worker():
             try:
-                reports.append(_match_until_done(chunk_size, progress))
+                reports.append(_match_until_done(chunk_size, progress, stop))
             except Exception as exc:  # noqa: BLE001 (re-raised below; in a thread it would only reach excepthook)
                 errors.append(exc)
             finally:
@@ -195,26 +200,45 @@ def match_pending_cvs(chunk_size: int = MATCH_CHUNK, progress=None, workers: int
     return report
 
 
-def _match_until_done(chunk_size: int, progress) -> MatchReport:
+def _match_until_done(chunk_size: int, progress, stop: threading.Event | None) -> MatchReport:
     """Walk the CVs needing a match once, in id order: a CV that still looks stale after its match
     (a job embedded meanwhile) waits for the next run instead of keeping this one going forever."""
     report = MatchReport()
     after = 0
-    while True:
-        with transaction.atomic():
-            cv_ids = list(
-                cvs_needing_match()
-                .filter(pk__gt=after)
-                .select_for_update(skip_locked=True)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:chunk_size]
-            )
-            if not cv_ids:
-                return report
-            written, removed = match_chunk(cv_ids)
+    while stop is None or not stop.is_set():
+        cv_ids, written, removed = _match_next_chunk(after, chunk_size)
+        if not cv_ids:
+            return report
         after = cv_ids[-1]
         report.cvs += len(cv_ids)
         report.predictions += written
         report.removed += removed
         if progress is not None:
             progress(len(cv_ids))
+    return report
+
+
+def _match_next_chunk(after: int, chunk_size: int) -> tuple[list[int], int, int]:
+    """Lock and match the next chunk of CVs after id ``after``: (its CV ids, predictions written and
+    removed). A deadlock is retried: the match statement clears the BatchItems of predictions it removes
+    while an ingest that holds them may be writing those predictions, and the chunk is idempotent."""
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                cv_ids = list(
+                    cvs_needing_match()
+                    .filter(pk__gt=after)
+                    .select_for_update(skip_locked=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)[:chunk_size]
+                )
+                if not cv_ids:
+                    return [], 0, 0
+                written, removed = match_chunk(cv_ids)
+            return cv_ids, written, removed
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
+                raise
+            logger.warning("event=match_chunk_deadlock attempt=%s after=%s", attempt, after)
+            attempt += 1

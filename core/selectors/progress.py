@@ -12,12 +12,12 @@ from core.models import CV
 
 def pending_counts() -> dict[str, int]:
     """Rows each kind would submit now."""
-    return {name: pending_count(name) for name in all_kinds()}
+    return {name: spec.pending().count() for name, spec in all_kinds().items()}
 
 
-def pending_count(kind: str) -> int:
-    """Rows ``kind`` would submit now."""
-    return get_kind(kind).pending().count()
+def pending_at_least(kind: str, rows: int) -> bool:
+    """Whether ``kind`` has at least ``rows`` rows to submit: counted up to that many, no further."""
+    return get_kind(kind).pending()[:rows].count() >= rows
 
 
 @dataclass

@@ -7,10 +7,11 @@ passes that changed nothing, until a batch can have finished (core.workflow.paci
 ``poll_interval`` seconds.
 
 Matching runs in PostgreSQL, on ``MATCH_WORKERS`` connections, while this process would only wait; so,
-as Celery's separate tasks would, the kinds after matching (the explanations) are submitted and polled
-meanwhile for the CVs already matched, each time ``OVERLAP_MIN_REQUESTS`` of them are waiting: batches
-worth sending, not one per matched chunk. Each stage's rules and versions make that safe (a CV is
-matched once per run, and a prediction a later match changes gets its explanation redone).
+as Celery's separate tasks would, a batch of the kinds after matching (the explanations) is submitted
+for the CVs already matched each time ``OVERLAP_MIN_REQUESTS`` of them are waiting (batches worth
+sending, not one per matched chunk), and the open batches are polled meanwhile. Each stage's rules and
+versions make that safe (a CV is matched once per run, and a prediction a later match changes gets its
+explanation redone).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.db import connection
 
 from core.matching.matcher import MatchReport, cvs_needing_match
 from core.selectors.batches import open_batches
-from core.selectors.progress import pending_count, pending_counts
+from core.selectors.progress import pending_at_least, pending_counts
 from core.services.batch_service import BatchService
 from core.workflow import steps
 from core.workflow.pacing import seconds_until_next_poll
@@ -93,17 +94,20 @@ def _one_pass(service: BatchService, result: RunResult, emit) -> None:
 
 
 def _match_while_submitting_after(service: BatchService, result: RunResult, emit) -> MatchReport | None:
-    """``steps.match_when_settled()``, with the kinds after matching submitted and polled meanwhile in
-    this thread (see the module's docstring). Inside a transaction other connections would not see
-    this one's rows, so there it simply matches."""
+    """``steps.match_when_settled()`` in a thread of its own, while this one submits a batch of each kind
+    after matching whenever ``OVERLAP_MIN_REQUESTS`` of its rows are waiting, and polls (see the
+    module's docstring). Should this thread fail or be interrupted, the match stops after its chunk in
+    flight. Inside a transaction other connections would not see this one's rows, so there it simply
+    matches."""
     if connection.in_atomic_block:
         return steps.match_when_settled()
     outcome: dict = {}
+    stop = threading.Event()
 
     def match() -> None:
         try:
-            outcome["report"] = steps.match_when_settled()
-        except Exception as exc:  # noqa: BLE001 (re-raised in the runner's thread below)
+            outcome["report"] = steps.match_when_settled(stop=stop)
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the runner's thread below)
             outcome["error"] = exc
         finally:
             connection.close()
@@ -114,8 +118,11 @@ def _match_while_submitting_after(service: BatchService, result: RunResult, emit
         while thread.is_alive():
             thread.join(OVERLAP_CHECK_SECONDS)
             for kind in steps.kinds_after_matching():
-                if thread.is_alive() and pending_count(kind) >= OVERLAP_MIN_REQUESTS:
-                    _submit_and_poll(kind, service, result, emit)
+                if thread.is_alive() and pending_at_least(kind, OVERLAP_MIN_REQUESTS):
+                    _submit_and_poll(kind, service, result, emit, max_batches=1)
+    except BaseException:
+        stop.set()
+        raise
     finally:
         thread.join()
     if "error" in outcome:
@@ -123,8 +130,8 @@ def _match_while_submitting_after(service: BatchService, result: RunResult, emit
     return outcome["report"]
 
 
-def _submit_and_poll(kind: str, service: BatchService, result: RunResult, emit) -> None:
-    batches = steps.submit(service, [kind])
+def _submit_and_poll(kind: str, service: BatchService, result: RunResult, emit, max_batches: int | None = None) -> None:
+    batches = steps.submit(service, [kind], max_batches=max_batches)
     result.batches_submitted += len(batches)
     if batches:
         emit(PipelineEvent("submit", kind, {"batches": len(batches), "requests": sum(b.total for b in batches)}))

@@ -58,8 +58,9 @@ def reconcile(service: BatchService) -> ReconcileReport | None:
         return None
 
 
-def submit(service: BatchService, kinds: list[str] | None = None) -> list[BatchJob]:
-    """Submit the pending rows of each kind (by default every kind, after reconciling), in pipeline order.
+def submit(service: BatchService, kinds: list[str] | None = None, max_batches: int | None = None) -> list[BatchJob]:
+    """Submit the pending rows of each kind (by default every kind, after reconciling), in pipeline order,
+    at most ``max_batches`` batches a kind.
 
     A kind the provider refuses does not hold back the others: its error is logged and, once every
     kind had its turn, raised, so the caller (a Celery task, a command) still fails visibly.
@@ -70,7 +71,7 @@ def submit(service: BatchService, kinds: list[str] | None = None) -> list[BatchJ
     refused: openai.APIError | None = None
     for kind in all_kinds() if kinds is None else kinds:
         try:
-            batches += submit_pending(kind, service)
+            batches += submit_pending(kind, service, max_batches=max_batches)
         except openai.APIError as exc:
             logger.error("event=submit_failed kind=%s error=%s", kind, provider_error_message(exc))
             refused = refused or exc
