@@ -79,8 +79,8 @@ def postgres_cpu_seconds(scratch: Path) -> float:
     for child in postmaster.children():
         try:
             times = child.cpu_times()
-        except psutil.NoSuchProcess:  # ended while we looked: counted in the postmaster's children times
-            continue
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):  # ended while we looked; once the postmaster
+            continue  # has reaped it, its time is in the postmaster's children times (a stage may read low)
         total += times.user + times.system
     return total
 

@@ -15,4 +15,5 @@ class CoreConfig(AppConfig):
         # What is loaded by now (Django, the apps, their modules) lives as long as the process: the cyclic
         # collector need not walk it again at each full collection. Unfrozen, those walks took 2.7 s of
         # CPU in a 10,000-CV pipeline run (docs/BENCHMARKS.md); forked mock workers inherit it frozen.
+        gc.collect()  # whatever startup left as garbage goes now: frozen, it would stay for good
         gc.freeze()

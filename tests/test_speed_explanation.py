@@ -2,7 +2,7 @@
 
 `find_score` starts its search where a score word first appears and `_Mentions` tries an item's pattern
 only where the lowered CV holds the item; both rest on str.lower() keeping every case-blind match of an
-ASCII word in place, unless the text holds one of the few characters listed in `_UNLOWERED`.
+ASCII word in place, unless the text holds one of the few characters listed in `_UNLOWERED_CHARACTERS`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from core.mock_openai.generators.heuristics import match_explanation
 from core.mock_openai.generators.heuristics.match_explanation import (
     _SCORE_RE,
-    _UNLOWERED,
+    _UNLOWERED_CHARACTERS,
     _Mentions,
     find_score,
     split_candidate_and_job,
@@ -45,7 +45,7 @@ def test_unlowered_lists_every_character_case_blind_matching_folds_apart_from_lo
     for code in range(128, sys.maxunicode + 1):
         char = chr(code)
         if ascii_letter.fullmatch(char) and not (char.lower().isascii() and len(char.lower()) == 1):
-            assert _UNLOWERED.fullmatch(char), f"U+{code:04X}"
+            assert char in _UNLOWERED_CHARACTERS, f"U+{code:04X}"
 
 
 @FUZZ
@@ -104,4 +104,3 @@ def test_headings_split_as_two_separate_patterns_would(prompt):
             current = "job"
         parts[current].append(line)
     assert split_candidate_and_job(prompt) == ("\n".join(parts["candidate"]), "\n".join(parts["job"]))
-

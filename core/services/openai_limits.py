@@ -176,8 +176,9 @@ def _count_pieces(names: tuple[str, ...], memo: dict, text: str) -> int:
 
 def _count_line(names: tuple[str, ...], memo: dict, line: str) -> int:
     """A line not met before, counted by its quoted parts: each of a parse answer's 10,000 JSON lines is new,
-    but nearly all of its keys and values are not."""
-    if '"' not in line:
+    but nearly all of its keys and values are not. With two encodings (an unknown model) the line is
+    counted whole: the larger count of each part would add up to more than either encoding's count."""
+    if '"' not in line or len(names) > 1:
         return _encoded(names, memo, line)
     parts = _QUOTED_PARTS.findall(line)
     parts.pop()  # the empty match at the end

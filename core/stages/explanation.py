@@ -28,9 +28,11 @@ def _profile_text(cv: CV) -> str:
     """The CV's profile as the prompt shows it, kept on the instance: a CV's top predictions share one
     instance when submitted together (``ExplanationKind.pending`` prefetches the CVs), so its profile is
     written once, not once per prediction (a tenth of submitting the explanations)."""
-    text = getattr(cv, "_explanation_profile", None)
-    if text is None:
-        text = cv._explanation_profile = resume_text(cv.parsed) if cv.parsed else cv.raw_text
+    kept = getattr(cv, "_explanation_profile", None)
+    if kept is not None and kept[0] is cv.parsed:  # the same resume: a reloaded or edited one is another object
+        return kept[1]
+    text = resume_text(cv.parsed) if cv.parsed else cv.raw_text
+    cv._explanation_profile = (cv.parsed, text)
     return text
 
 

@@ -50,7 +50,6 @@ _SCORE_WORDS = ("score", "similarity", "cosine")  # every match of _SCORE_RE hol
 # them, an ASCII word found case-blind by the regular expression is found by str.find in the lowered text,
 # at the same place (tests/test_speed_explanation.py checks the list against every character).
 _UNLOWERED_CHARACTERS = ("\u0130", "\u0131", "\u017f")
-_UNLOWERED = re.compile(f"[{''.join(_UNLOWERED_CHARACTERS)}]")
 _MATCH_TRIES = 4  # appearances of an item tried one by one before the rest of the CV is searched
 
 
