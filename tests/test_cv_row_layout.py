@@ -7,7 +7,7 @@ wrote the CV's new version elsewhere, with an entry in every index of core_cv, t
 import random
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from core.matching.matcher import match_pending_cvs
 from core.models import CV
@@ -46,7 +46,16 @@ def test_matching_stamps_a_full_sized_cv_on_its_own_page():
     CV.objects.filter(pk=cv.pk).update(raw_text=text, parsed=parsed)
     page = _page_of(cv)
 
-    assert match_pending_cvs(workers=1).cvs == 1
+    with transaction.atomic():  # so that the statistics of this transaction can be read
+        assert match_pending_cvs(workers=1).cvs == 1
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_stat_get_xact_tuples_updated('core_cv'::regclass),"
+                " pg_stat_get_xact_tuples_hot_updated('core_cv'::regclass)"
+            )
+            updates, hot_updates = cursor.fetchone()
     cv.refresh_from_db()
     assert cv.matched_in_id is not None
+    # Every update heap-only: no new entry in any index of core_cv, the HNSW graph included.
+    assert updates >= 1 and hot_updates == updates
     assert _page_of(cv) == page
