@@ -8,9 +8,7 @@ import openai
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, TextField
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -334,23 +332,14 @@ class BatchJobAdmin(RecruitModelAdmin):
                 self.message_user(request, f"{batch}: {refusal}", refused_level)
 
 
-def _cv_name(path: str):
-    """The candidate's name (else the file name) of the CV at ``path``, in SQL."""
-    return Coalesce(
-        KeyTextTransform("name", KeyTransform("basics", f"{path}__parsed")),
-        F(f"{path}__source_name"),
-        output_field=TextField(),
-    )
-
-
 def with_row_names(items):
     """Items with what each served named in the same query: a CV's name, a job's title, a match's both."""
     return items.annotate(
-        cv_name=_cv_name("cv"),
+        cv_name=display.cv_name_expression("cv"),
         job_title=F("job__title"),
-        match_cv=_cv_name("prediction__cv"),
+        match_cv=display.cv_name_expression("prediction__cv"),
         match_job=F("prediction__job__title"),
-        candidate_cv=_cv_name("candidate__cv"),
+        candidate_cv=display.cv_name_expression("candidate__cv"),
         candidate_job=F("candidate__job__title"),
     )
 

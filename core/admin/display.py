@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import F, TextField
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
@@ -161,3 +164,14 @@ def batch_status(batch):
         errors = f"{batch.poll_failures} poll error{pluralize(batch.poll_failures)}"
         return format_html("{} {}", status, badge("expired", errors))
     return status
+
+
+def cv_name_expression(path: str = "cv"):
+    """The candidate's name from the parsed resume of the CV at ``path``, else its source name, in SQL:
+    lists name their CVs in the query that reads them. (``KT()`` cannot follow a foreign key, so the
+    key path is spelled out.)"""
+    return Coalesce(
+        KeyTextTransform("name", KeyTransform("basics", f"{path}__parsed")),
+        F(f"{path}__source_name"),
+        output_field=TextField(),
+    )

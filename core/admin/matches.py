@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Case, F, Q, TextField, Value, When
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Coalesce, Left
+from django.db.models import Case, Q, TextField, Value, When
+from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -17,15 +16,6 @@ from core.models import Prediction
 from core.operations.score_bands import current_bands
 from core.selectors.match_labels import band_ranges, match_evidence
 from core.selectors.predictions import NOT_REQUESTED, explanation_state
-
-
-def cv_name_expression():
-    """The candidate's name from the parsed resume, else the CV's source name, computed in SQL.
-
-    (``KT()`` cannot follow the foreign key to the CV, so the key path is spelled out.)
-    """
-    name = KeyTextTransform("name", KeyTransform("basics", "cv__parsed"))
-    return Coalesce(name, F("cv__source_name"), output_field=TextField())
 
 
 def predictions_of_job_url(job_id: int) -> str:
@@ -115,7 +105,7 @@ class PredictionAdmin(RecruitModelAdmin):
                 "job__skills",
             )
             .annotate(
-                cv_name=cv_name_expression(),
+                cv_name=display.cv_name_expression(),
                 # An unparsed CV's skills are looked for in its text (the label's evidence).
                 cv_text=Case(
                     When(cv__parsed__isnull=True, then=Left("cv__raw_text", RAW_TEXT_CHARS)),
