@@ -141,3 +141,25 @@ def test_other_database_errors_of_a_match_chunk_are_raised(monkeypatch):
     monkeypatch.setattr(matcher, "match_chunk", fails)
     with pytest.raises(OperationalError, match="closed the connection"):
         matcher.match_pending_cvs(workers=1)
+
+
+def test_a_connection_thread_hands_back_its_error_and_closes_its_connection():
+    from django.db import connection
+
+    from core.db_threads import ConnectionThread
+
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = backends()
+
+    def work():
+        CV.objects.exists()  # opens this thread's own connection
+        raise KeyboardInterrupt  # not an Exception: it must still come back to the waiting thread
+
+    with pytest.raises(KeyboardInterrupt):
+        ConnectionThread(work, name="probe").result()
+    assert _wait_for(lambda: backends() == before)
+    assert ConnectionThread(lambda: CV.objects.count(), name="probe").result() == 0

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from psycopg.errors import DeadlockDetected
 
+from core.db_threads import ConnectionThread
 from core.models import CV, EmbeddingStatus, ExplanationStatus
 
 logger = logging.getLogger(__name__)
@@ -171,24 +172,13 @@ def match_pending_cvs(
     if workers <= 1 or connection.in_atomic_block:
         report = _match_until_done(chunk_size, progress, stop)
     else:
-        reports: list[MatchReport] = []
-        errors: list[Exception] = []
-
-        def worker():
-            try:
-                reports.append(_match_until_done(chunk_size, progress, stop))
-            except Exception as exc:  # noqa: BLE001 (re-raised below; in a thread it would only reach excepthook)
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker, name=f"match-{n}") for n in range(workers)]
-        for thread in threads:
-            thread.start()
+        threads = [
+            ConnectionThread(lambda: _match_until_done(chunk_size, progress, stop), name=f"match-{n}")
+            for n in range(workers)
+        ]
         for thread in threads:
             thread.join()
-        if errors:
-            raise errors[0]
+        reports = [thread.result() for thread in threads]
         report = MatchReport(
             cvs=sum(r.cvs for r in reports),
             predictions=sum(r.predictions for r in reports),

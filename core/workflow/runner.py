@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from core.db_threads import ConnectionThread
 from core.matching.matcher import MatchReport, cvs_needing_match
 from core.selectors.batches import open_batches
 from core.selectors.progress import pending_at_least, pending_counts
@@ -101,33 +102,19 @@ def _match_while_submitting_after(service: BatchService, result: RunResult, emit
     matches."""
     if connection.in_atomic_block:
         return steps.match_when_settled()
-    outcome: dict = {}
     stop = threading.Event()
-
-    def match() -> None:
-        try:
-            outcome["report"] = steps.match_when_settled(stop=stop)
-        except BaseException as exc:  # noqa: BLE001 (re-raised in the runner's thread below)
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=match, name="match")
-    thread.start()
+    match = ConnectionThread(lambda: steps.match_when_settled(stop=stop), name="match")
     try:
-        while thread.is_alive():
-            thread.join(OVERLAP_CHECK_SECONDS)
+        while match.is_alive():
+            match.join(OVERLAP_CHECK_SECONDS)
             for kind in steps.kinds_after_matching():
-                if thread.is_alive() and pending_at_least(kind, OVERLAP_MIN_REQUESTS):
+                if match.is_alive() and pending_at_least(kind, OVERLAP_MIN_REQUESTS):
                     _submit_and_poll(kind, service, result, emit, max_batches=1)
     except BaseException:
         stop.set()
+        match.join()
         raise
-    finally:
-        thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["report"]
+    return match.result()
 
 
 def _submit_and_poll(kind: str, service: BatchService, result: RunResult, emit, max_batches: int | None = None) -> None:
