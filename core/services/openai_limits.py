@@ -9,8 +9,6 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from itertools import compress, repeat
-from operator import is_
 
 MAX_REQUESTS_PER_BATCH = 50_000
 MAX_EMBEDDING_INPUTS = 50_000  # an /v1/embeddings batch: list inputs count each element
@@ -186,18 +184,15 @@ def _count_line(names: tuple[str, ...], memo: dict, line: str) -> int:
 
 
 def _remembered_sum(names: tuple[str, ...], memo: dict, pieces: list[str], count_new) -> int:
-    """The sum of the pieces' counts: those remembered in ``memo``, found all at once (a piece of
-    _MEMO_KEY_CHARS or more is remembered by its digest, so it is looked up again), the others counted by
-    ``count_new`` and remembered."""
-    counts = list(map(memo.get, pieces))
-    total = sum(filter(None, counts))
-    if None in counts:
-        for piece in compress(pieces, map(is_, counts, repeat(None))):
-            key = piece if len(piece) < _MEMO_KEY_CHARS else _digest(piece)
-            count = memo.get(key)
-            if count is None:
-                count = memo[key] = count_new(names, memo, piece)
-            total += count
+    """The sum of the pieces' counts, each remembered in ``memo`` (a piece of _MEMO_KEY_CHARS or more by
+    its digest) once ``count_new`` has counted it."""
+    total = 0
+    for piece in pieces:
+        key = piece if len(piece) < _MEMO_KEY_CHARS else _digest(piece)
+        count = memo.get(key)
+        if count is None:
+            count = memo[key] = count_new(names, memo, piece)
+        total += count
     return total
 
 
